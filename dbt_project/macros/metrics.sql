@@ -1,0 +1,44 @@
+{#- Metric formulas, written once (METRICS.md). Rates return null on an empty denominator. -#}
+
+{% macro nps_category(score) -%}
+    case
+        when {{ score }} between 0 and 6 then 'detractor'
+        when {{ score }} between 7 and 8 then 'passive'
+        when {{ score }} between 9 and 10 then 'promoter'
+    end
+{%- endmacro %}
+
+{% macro nps(promoters, detractors, answers) -%}
+    case
+        when {{ answers }} > 0
+            then round(100.0 * ({{ promoters }} - {{ detractors }}) / {{ answers }}, 2)
+    end
+{%- endmacro %}
+
+{#- 95 % margin of error of NPS, in NPS points. -#}
+{% macro nps_margin_of_error(promoters, detractors, answers) -%}
+    case
+        when {{ answers }} > 0
+            then round(
+                100.0 * 1.96 * sqrt(greatest(0.0,
+                    (
+                        1.0 * {{ promoters }} / {{ answers }}
+                        + 1.0 * {{ detractors }} / {{ answers }}
+                        - power(1.0 * ({{ promoters }} - {{ detractors }}) / {{ answers }}, 2)
+                    ) / {{ answers }}
+                )),
+                2
+            )
+    end
+{%- endmacro %}
+
+{% macro pct(numerator, denominator) -%}
+    case
+        when {{ denominator }} > 0
+            then round(100.0 * {{ numerator }} / {{ denominator }}, 2)
+    end
+{%- endmacro %}
+
+{% macro is_low_sample(answers) -%}
+    ({{ answers }} < {{ var('low_sample_threshold') }})
+{%- endmacro %}

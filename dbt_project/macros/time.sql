@@ -1,0 +1,31 @@
+{#- "Now" for the build: the as_of var when set (tests, backfills), else the current time. -#}
+{% macro cx_now() -%}
+    {%- if var('as_of') -%}
+        cast('{{ var("as_of") }}' as {{ dbt.type_timestamp() }})
+    {%- else -%}
+        cast({{ dbt.current_timestamp() }} as {{ dbt.type_timestamp() }})
+    {%- endif -%}
+{%- endmacro %}
+
+{% macro iso_week_start(column) -%}
+    cast({{ dbt.date_trunc('week', column) }} as date)
+{%- endmacro %}
+
+{% macro month_start(column) -%}
+    cast({{ dbt.date_trunc('month', column) }} as date)
+{%- endmacro %}
+
+{#- One row per day from start_date to end_date inclusive, column date_day. -#}
+{% macro cx_date_spine(start_date, end_date) -%}
+    {{ return(adapter.dispatch('cx_date_spine', 'cxmart')(start_date, end_date)) }}
+{%- endmacro %}
+
+{% macro default__cx_date_spine(start_date, end_date) -%}
+    select cast(range as date) as date_day
+    from range(cast({{ start_date }} as date), cast({{ end_date }} as date) + interval 1 day, interval 1 day)
+{%- endmacro %}
+
+{% macro postgres__cx_date_spine(start_date, end_date) -%}
+    select cast(day_ts as date) as date_day
+    from generate_series(cast({{ start_date }} as date), cast({{ end_date }} as date), interval '1 day') as day_ts
+{%- endmacro %}

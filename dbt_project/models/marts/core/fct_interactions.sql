@@ -1,0 +1,58 @@
+-- The customer timeline: every touchpoint of every customer in one fact.
+with
+
+orders as (select * from {{ ref('fct_orders') }}),
+
+responses as (select * from {{ ref('fct_survey_responses') }}),
+
+tickets as (select * from {{ ref('fct_tickets') }}),
+
+calls as (select * from {{ ref('fct_calls') }}),
+
+web_sessions as (select * from {{ ref('stg_web__sessions') }}),
+
+records as (select * from {{ ref('int_records_resolved') }}),
+
+journey_stages as (select * from {{ ref('journey_stages') }}),
+
+unioned as (
+
+    select order_id as interaction_id, customer_id, 'order' as interaction_type,
+        coalesce(sales_channel, 'unknown') as channel, 'checkout' as touchpoint, ordered_at as occurred_at
+    from orders
+    union all
+    select response_id, customer_id, 'survey_response', channel, touchpoint, submitted_at
+    from responses
+    union all
+    select ticket_id, customer_id, 'ticket', channel, touchpoint, created_at
+    from tickets
+    union all
+    select call_id, customer_id, 'call', 'phone', touchpoint, started_at
+    from calls
+    union all
+    select web_sessions.session_id, records.customer_id, 'web_session', 'web', web_sessions.touchpoint,
+        web_sessions.started_at
+    from web_sessions
+    left join records
+        on web_sessions.session_id = records.record_id
+
+),
+
+final as (
+
+    select
+        unioned.interaction_id,
+        unioned.customer_id,
+        unioned.interaction_type,
+        unioned.channel,
+        unioned.touchpoint,
+        coalesce(journey_stages.journey_stage, 'unknown') as journey_stage,
+        unioned.occurred_at,
+        cast(unioned.occurred_at as date) as occurred_date
+    from unioned
+    left join journey_stages
+        on unioned.touchpoint = journey_stages.touchpoint
+
+)
+
+select * from final

@@ -1,0 +1,47 @@
+-- One row per survey response with its customer and the NPS / CSAT / CES classifications
+-- of METRICS.md. Scores outside their declared scale never get here (quarantined on load).
+with
+
+responses as (select * from {{ ref('stg_survey__responses') }}),
+
+invitations as (select * from {{ ref('stg_survey__invitations') }}),
+
+records as (select * from {{ ref('int_records_resolved') }}),
+
+final as (
+
+    select
+        responses.response_id,
+        records.customer_id,
+        invitations.invitation_id,
+        responses.response_ref,
+        responses.feed,
+        responses.survey_ref,
+        invitations.sent_at as invitation_sent_at,
+        responses.started_at,
+        responses.submitted_at,
+        responses.submitted_date,
+        responses.is_finished,
+        responses.touchpoint,
+        responses.channel,
+        responses.nps_score,
+        {{ nps_category('responses.nps_score') }} as nps_category,
+        responses.nps_score >= 9 as is_promoter,
+        responses.nps_score between 7 and 8 as is_passive,
+        responses.nps_score <= 6 as is_detractor,
+        responses.csat_score,
+        responses.csat_score >= 4 as is_csat_satisfied,
+        responses.ces_score,
+        responses.ces_score >= 5 as is_ces_easy,
+        responses.comment,
+        responses.language,
+        responses.source_nps_group
+    from responses
+    left join invitations
+        on responses.invitation_ref_key = invitations.invitation_id
+    left join records
+        on responses.response_id = records.record_id
+
+)
+
+select * from final

@@ -1,0 +1,283 @@
+-- One row per calendar month: headline experience KPIs with margins and trend, response
+-- rate, service outcomes, revenue at risk and churn by NPS category. No personal data.
+with
+
+responses as (select * from {{ ref('fct_survey_responses') }}),
+
+invitations as (select * from {{ ref('fct_survey_invitations') }}),
+
+tickets as (select * from {{ ref('fct_tickets') }}),
+
+calls as (select * from {{ ref('fct_calls') }}),
+
+orders as (select * from {{ ref('fct_orders') }}),
+
+customers as (select * from {{ ref('dim_customers') }}),
+
+followups as (select * from {{ ref('followup_queue') }}),
+
+months as (
+
+    select distinct {{ month_start('submitted_at') }} as month_start from responses
+    union
+    select distinct {{ month_start('created_at') }} from tickets
+
+),
+
+month_bounds as (
+
+    select
+        month_start,
+        {{ dbt.dateadd('month', 1, 'month_start') }} as next_month_start
+    from months
+
+),
+
+survey_monthly as (
+
+    select
+        {{ month_start('submitted_at') }} as month_start,
+        count(*) as survey_responses,
+        count(nps_score) as nps_responses,
+        sum(case when is_promoter then 1 else 0 end) as promoters,
+        sum(case when is_passive then 1 else 0 end) as passives,
+        sum(case when is_detractor then 1 else 0 end) as detractors,
+        count(csat_score) as csat_responses,
+        sum(case when is_csat_satisfied then 1 else 0 end) as csat_satisfied,
+        count(ces_score) as ces_responses,
+        avg(ces_score) as ces_mean
+    from responses
+    group by 1
+
+),
+
+invitation_monthly as (
+
+    select
+        {{ month_start('sent_at') }} as month_start,
+        count(*) as invitations_sent,
+        sum(case when is_completed then 1 else 0 end) as invitations_completed
+    from invitations
+    group by 1
+
+),
+
+service_monthly as (
+
+    select
+        {{ month_start('created_at') }} as month_start,
+        count(*) as tickets,
+        percentile_cont(0.5) within group (order by first_response_minutes) as first_response_median_minutes,
+        sum(case when is_resolved then 1 else 0 end) as tickets_resolved,
+        sum(case when is_first_contact_resolution then 1 else 0 end) as fcr_tickets
+    from tickets
+    group by 1
+
+),
+
+call_monthly as (
+
+    select
+        {{ month_start('started_at') }} as month_start,
+        count(*) as calls_offered,
+        sum(case when is_abandoned then 1 else 0 end) as calls_abandoned
+    from calls
+    group by 1
+
+),
+
+-- each customer's latest NPS category as of each month's end
+latest_category as (
+
+    select
+        month_bounds.month_start,
+        responses.customer_id,
+        responses.nps_category,
+        row_number() over (
+            partition by month_bounds.month_start, responses.customer_id
+            order by responses.submitted_at desc, responses.response_id desc
+        ) as recency_rank
+    from month_bounds
+    inner join responses
+        on responses.submitted_at < month_bounds.next_month_start
+    where responses.nps_category is not null and responses.customer_id is not null
+
+),
+
+revenue_t12m as (
+
+    select
+        month_bounds.month_start,
+        orders.customer_id,
+        sum(orders.order_amount) as revenue_t12m
+    from month_bounds
+    inner join orders
+        on orders.ordered_at < month_bounds.next_month_start
+        and orders.ordered_at >= {{ dbt.dateadd('month', -12, 'month_bounds.next_month_start') }}
+    where not orders.is_canceled and orders.customer_id is not null
+    group by 1, 2
+
+),
+
+-- customers holding an overdue follow-up are at risk now, i.e. in the current month
+overdue_holders as (
+
+    select distinct
+        {{ month_start(cx_now()) }} as month_start,
+        customer_id
+    from followups
+    where is_overdue
+
+),
+
+at_risk_customers as (
+
+    select month_start, customer_id from latest_category
+    where recency_rank = 1 and nps_category = 'detractor'
+    union
+    select month_start, customer_id from overdue_holders
+
+),
+
+risk_monthly as (
+
+    select
+        at_risk_customers.month_start,
+        count(*) as customers_at_risk,
+        sum(coalesce(revenue_t12m.revenue_t12m, 0)) as revenue_at_risk
+    from at_risk_customers
+    left join revenue_t12m
+        on at_risk_customers.month_start = revenue_t12m.month_start
+        and at_risk_customers.customer_id = revenue_t12m.customer_id
+    group by 1
+
+),
+
+-- churn within 90 days after a response, by the response's NPS category
+churn_outcomes as (
+
+    select
+        {{ month_start('responses.submitted_at') }} as month_start,
+        responses.nps_category,
+        count(*) as respondents,
+        sum(case
+            when customers.churned_at >= responses.submitted_at
+                and customers.churned_at < {{ dbt.dateadd('day', 90, 'responses.submitted_at') }}
+                then 1 else 0
+        end) as churned_within_90d
+    from responses
+    inner join customers
+        on responses.customer_id = customers.customer_id
+    where responses.nps_category is not null
+    group by 1, 2
+
+),
+
+churn_monthly as (
+
+    select
+        month_start,
+        sum(case when nps_category = 'detractor' then churned_within_90d else 0 end) as detractors_churned,
+        sum(case when nps_category = 'detractor' then respondents else 0 end) as detractor_respondents,
+        sum(case when nps_category = 'passive' then churned_within_90d else 0 end) as passives_churned,
+        sum(case when nps_category = 'passive' then respondents else 0 end) as passive_respondents,
+        sum(case when nps_category = 'promoter' then churned_within_90d else 0 end) as promoters_churned,
+        sum(case when nps_category = 'promoter' then respondents else 0 end) as promoter_respondents
+    from churn_outcomes
+    group by 1
+
+),
+
+joined as (
+
+    select
+        month_bounds.month_start,
+        coalesce(survey_monthly.survey_responses, 0) as survey_responses,
+        coalesce(survey_monthly.nps_responses, 0) as nps_responses,
+        coalesce(survey_monthly.promoters, 0) as promoters,
+        coalesce(survey_monthly.passives, 0) as passives,
+        coalesce(survey_monthly.detractors, 0) as detractors,
+        coalesce(survey_monthly.csat_responses, 0) as csat_responses,
+        coalesce(survey_monthly.csat_satisfied, 0) as csat_satisfied,
+        coalesce(survey_monthly.ces_responses, 0) as ces_responses,
+        survey_monthly.ces_mean,
+        coalesce(invitation_monthly.invitations_sent, 0) as invitations_sent,
+        coalesce(invitation_monthly.invitations_completed, 0) as invitations_completed,
+        coalesce(service_monthly.tickets, 0) as tickets,
+        service_monthly.first_response_median_minutes,
+        coalesce(service_monthly.tickets_resolved, 0) as tickets_resolved,
+        coalesce(service_monthly.fcr_tickets, 0) as fcr_tickets,
+        coalesce(call_monthly.calls_offered, 0) as calls_offered,
+        coalesce(call_monthly.calls_abandoned, 0) as calls_abandoned,
+        coalesce(risk_monthly.customers_at_risk, 0) as customers_at_risk,
+        coalesce(risk_monthly.revenue_at_risk, 0) as revenue_at_risk,
+        coalesce(churn_monthly.detractors_churned, 0) as detractors_churned,
+        coalesce(churn_monthly.detractor_respondents, 0) as detractor_respondents,
+        coalesce(churn_monthly.passives_churned, 0) as passives_churned,
+        coalesce(churn_monthly.passive_respondents, 0) as passive_respondents,
+        coalesce(churn_monthly.promoters_churned, 0) as promoters_churned,
+        coalesce(churn_monthly.promoter_respondents, 0) as promoter_respondents
+    from month_bounds
+    left join survey_monthly on month_bounds.month_start = survey_monthly.month_start
+    left join invitation_monthly on month_bounds.month_start = invitation_monthly.month_start
+    left join service_monthly on month_bounds.month_start = service_monthly.month_start
+    left join call_monthly on month_bounds.month_start = call_monthly.month_start
+    left join risk_monthly on month_bounds.month_start = risk_monthly.month_start
+    left join churn_monthly on month_bounds.month_start = churn_monthly.month_start
+
+),
+
+scored as (
+
+    select
+        *,
+        {{ nps('promoters', 'detractors', 'nps_responses') }} as nps
+    from joined
+
+),
+
+final as (
+
+    select
+        month_start,
+        survey_responses,
+        nps_responses,
+        promoters,
+        passives,
+        detractors,
+        nps,
+        {{ nps_margin_of_error('promoters', 'detractors', 'nps_responses') }} as nps_margin_of_error,
+        {{ is_low_sample('nps_responses') }} as is_low_sample,
+        nps - lag(nps) over (order by month_start) as nps_change_vs_previous_month,
+        csat_satisfied,
+        csat_responses,
+        {{ pct('csat_satisfied', 'csat_responses') }} as csat_pct,
+        ces_responses,
+        round(ces_mean, 2) as ces_mean,
+        invitations_completed,
+        invitations_sent,
+        {{ pct('invitations_completed', 'invitations_sent') }} as response_rate_pct,
+        tickets,
+        first_response_median_minutes,
+        fcr_tickets,
+        tickets_resolved,
+        {{ pct('fcr_tickets', 'tickets_resolved') }} as fcr_pct,
+        calls_abandoned,
+        calls_offered,
+        {{ pct('calls_abandoned', 'calls_offered') }} as call_abandonment_pct,
+        customers_at_risk,
+        revenue_at_risk,
+        detractors_churned,
+        detractor_respondents,
+        {{ pct('detractors_churned', 'detractor_respondents') }} as detractor_churn_pct,
+        passives_churned,
+        passive_respondents,
+        {{ pct('passives_churned', 'passive_respondents') }} as passive_churn_pct,
+        promoters_churned,
+        promoter_respondents,
+        {{ pct('promoters_churned', 'promoter_respondents') }} as promoter_churn_pct
+    from scored
+
+)
+
+select * from final
