@@ -1,0 +1,147 @@
+"""Publish the BI-facing `serving.duckdb`: write → audit → publish.
+
+The serving file is rebuilt beside the build file from the published schemas, then swapped in
+with an atomic rename. BI clients never open `warehouse.duckdb`; a client holding the old
+serving file keeps reading its snapshot, a new connection sees the new one, and a failure at
+any point leaves the previous serving file untouched.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+import duckdb
+
+PUBLISHED_SCHEMAS: tuple[str, ...] = ("core", "frontline", "manager", "executive", "ops")
+
+
+@dataclass(frozen=True)
+class PublishReport:
+    serving_path: Path
+    published_at: datetime
+    row_counts: dict[str, int] = field(default_factory=dict)
+
+
+def _quote(identifier: str) -> str:
+    return '"' + identifier.replace('"', '""') + '"'
+
+
+def _literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def publish_serving(
+    warehouse: Path, serving: Path, schemas: tuple[str, ...] = PUBLISHED_SCHEMAS
+) -> PublishReport:
+    """Copy every table of `schemas` from the warehouse into a new serving file, atomically."""
+    if not warehouse.exists():
+        raise FileNotFoundError(f"{warehouse}: no warehouse to publish from; run a refresh first")
+    staging_file = serving.with_name(f".{serving.name}.{os.getpid()}.tmp")
+    staging_file.unlink(missing_ok=True)
+    published_at = datetime.now(UTC).replace(tzinfo=None)
+    row_counts: dict[str, int] = {}
+    con = duckdb.connect(str(staging_file))
+    try:
+        con.execute(f"attach {_literal(str(warehouse))} as warehouse (read_only)")
+        tables = con.execute(
+            "select table_schema, table_name from warehouse.information_schema.tables "
+            "where table_type = 'BASE TABLE' and table_schema in "
+            f"({', '.join(_literal(schema) for schema in schemas)}) "
+            "order by table_schema, table_name"
+        ).fetchall()
+        for schema, table in tables:
+            qualified = f"{_quote(schema)}.{_quote(table)}"
+            con.execute(f"create schema if not exists {_quote(schema)}")
+            con.execute(f"create table {qualified} as select * from warehouse.{qualified}")
+            row_counts[f"{schema}.{table}"] = con.execute(
+                f"select count(*) from {qualified}"
+            ).fetchone()[0]
+        con.execute("create schema if not exists ops")
+        con.execute(
+            "create or replace table ops.publication as "
+            "select ? as published_at, unnest(?) as table_name, unnest(?) as row_count",
+            [published_at, list(row_counts), list(row_counts.values())],
+        )
+        con.execute("detach warehouse")
+        con.execute("checkpoint")
+    except BaseException:
+        con.close()
+        staging_file.unlink(missing_ok=True)
+        raise
+    con.close()
+    os.replace(staging_file, serving)
+    return PublishReport(serving_path=serving, published_at=published_at, row_counts=row_counts)
+
+
+ROLE_TABLES: tuple[str, ...] = (
+    "frontline.followup_queue",
+    "manager.touchpoint_performance",
+    "manager.driver_importance",
+    "executive.cx_scorecard",
+)
+
+
+def _fmt(value: object, suffix: str = "") -> str:
+    if value is None:
+        return "n/a"
+    if isinstance(value, float):
+        return f"{value:,.1f}{suffix}"
+    return f"{value}{suffix}" if not isinstance(value, int) else f"{value:,}{suffix}"
+
+
+def summarize_serving(serving: Path) -> str:
+    """A short, human summary of a published serving file (what `make run` prints)."""
+    con = duckdb.connect(str(serving), read_only=True)
+    try:
+        lines = [f"Published {serving}"]
+        lines.append("Role tables (rows):")
+        for table in ROLE_TABLES:
+            count = con.execute(f"select count(*) from {table}").fetchone()[0]
+            lines.append(f"  {table:<34} {count:>10,}")
+        queue = con.execute(
+            "select count(*), count(*) filter (where is_overdue), "
+            "count(*) filter (where reason = 'detractor') from frontline.followup_queue"
+        ).fetchone()
+        lines.append(
+            f"Follow-up queue: {queue[0]:,} open cases, {queue[1]:,} overdue, "
+            f"{queue[2]:,} from detractors"
+        )
+        month = con.execute(
+            "select month_start, nps, nps_margin_of_error, nps_responses, csat_pct, "
+            "response_rate_pct, revenue_at_risk, is_low_sample from executive.cx_scorecard "
+            "where nps_responses > 0 order by month_start desc limit 1"
+        ).fetchone()
+        if month:
+            low = " (low sample)" if month[7] else ""
+            lines.append(
+                f"Latest month {month[0]}: NPS {_fmt(month[1])} ± {_fmt(month[2])} "
+                f"(n={month[3]:,}){low}, CSAT {_fmt(month[4], '%')}, "
+                f"response rate {_fmt(month[5], '%')}, revenue at risk {_fmt(month[6])}"
+            )
+        worst = con.execute(
+            "select touchpoint, 100.0 * (sum(promoters) - sum(detractors)) / sum(nps_responses) "
+            "from manager.touchpoint_performance group by touchpoint "
+            "having sum(nps_responses) >= 30 order by 2 limit 1"
+        ).fetchone()
+        if worst:
+            lines.append(f"Lowest-NPS touchpoint: {worst[0]} ({worst[1]:.1f})")
+        top_driver = con.execute(
+            "select attribute, relative_importance from manager.driver_importance "
+            "where touchpoint = 'all' order by importance_rank limit 1"
+        ).fetchone()
+        if top_driver:
+            lines.append(f"Top NPS driver: {top_driver[0]} ({100 * top_driver[1]:.0f}% of explained variance)")
+        files = con.execute(
+            "select count(*), coalesce(sum(rows_loaded), 0), coalesce(sum(rows_quarantined), 0) "
+            "from ops.file_manifest"
+        ).fetchone()
+        lines.append(
+            f"Ingested {files[0]:,} files, {files[1]:,} rows loaded, {files[2]:,} rows quarantined "
+            f"(see ops.quarantine)"
+        )
+        return "\n".join(lines)
+    finally:
+        con.close()

@@ -1,0 +1,60 @@
+"""Great Expectations suites on the role tables, as blocking Dagster asset checks."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import dagster as dg
+
+from expectations import ValidationOutcome, validate
+from orchestration.resources import CxmartHome
+
+ROLE_TABLES: tuple[str, ...] = (
+    "frontline.followup_queue",
+    "manager.touchpoint_performance",
+    "manager.driver_importance",
+    "executive.cx_scorecard",
+)
+GX_CHECK_NAME = "gx_suite"
+
+
+def role_key(table: str) -> dg.AssetKey:
+    return dg.AssetKey(table.split("."))
+
+
+def check_result_from_validation(
+    outcome: ValidationOutcome, *, asset_key: dg.AssetKey, check_name: str
+) -> dg.AssetCheckResult:
+    """Turn a GX validation into a check result whose metadata says what failed and where."""
+    return dg.AssetCheckResult(
+        asset_key=asset_key,
+        check_name=check_name,
+        passed=outcome.success,
+        severity=dg.AssetCheckSeverity.ERROR,
+        metadata=outcome.as_metadata(),
+    )
+
+
+@dg.multi_asset_check(
+    specs=[
+        dg.AssetCheckSpec(
+            GX_CHECK_NAME,
+            asset=role_key(table),
+            blocking=True,
+            description=f"Great Expectations suite for {table}.",
+        )
+        for table in ROLE_TABLES
+    ],
+    can_subset=True,
+    pool="warehouse",
+)
+def role_table_suites(
+    context: dg.AssetCheckExecutionContext, cxmart: CxmartHome
+) -> Iterator[dg.AssetCheckResult]:
+    for check_key in context.selected_asset_check_keys:
+        table = ".".join(check_key.asset_key.path)
+        yield check_result_from_validation(
+            validate(cxmart.warehouse_path, table),
+            asset_key=check_key.asset_key,
+            check_name=check_key.name,
+        )
