@@ -47,10 +47,10 @@ def publish_serving(
     try:
         con.execute(f"attach {_literal(str(warehouse))} as warehouse (read_only)")
         tables = con.execute(
-            "select table_schema, table_name from warehouse.information_schema.tables "
-            "where table_type = 'BASE TABLE' and table_schema in "
+            "select schema_name, table_name from duckdb_tables() "
+            "where database_name = 'warehouse' and schema_name in "
             f"({', '.join(_literal(schema) for schema in schemas)}) "
-            "order by table_schema, table_name"
+            "order by schema_name, table_name"
         ).fetchall()
         for schema, table in tables:
             qualified = f"{_quote(schema)}.{_quote(table)}"

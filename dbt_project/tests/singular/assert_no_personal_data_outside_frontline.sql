@@ -4,7 +4,8 @@
 -- Privacy by role: manager and executive tables carry no names, emails, phones or free ids.
 select table_schema, table_name, column_name
 from information_schema.columns
-where table_schema in ('manager', 'executive')
+where
+    table_schema in ('manager', 'executive')
     and (
         column_name like '%name%' and column_name not in ('table_name')
         or column_name like '%email%'

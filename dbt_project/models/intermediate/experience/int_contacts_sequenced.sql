@@ -36,11 +36,13 @@ sequenced as (
         contact_type,
         customer_id,
         contacted_at,
-        case when customer_id is not null then
-            lag(contacted_at) over (partition by customer_id order by contacted_at, contact_id)
+        case
+            when customer_id is not null then
+                lag(contacted_at) over (partition by customer_id order by contacted_at, contact_id)
         end as previous_contact_at,
-        case when customer_id is not null then
-            lead(contacted_at) over (partition by customer_id order by contacted_at, contact_id)
+        case
+            when customer_id is not null then
+                lead(contacted_at) over (partition by customer_id order by contacted_at, contact_id)
         end as next_contact_at
     from resolved
 

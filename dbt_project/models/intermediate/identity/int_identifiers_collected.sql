@@ -18,7 +18,12 @@ web_sessions as (select * from {{ ref('stg_web__sessions') }}),
 
 record_identifiers as (
 
-    select crm_record_id as record_id, 'crm_customer' as record_type, 'crm' as identifier_type, customer_ref as identifier_value from crm_customers
+    select
+        crm_record_id as record_id,
+        'crm_customer' as record_type,
+        'crm' as identifier_type,
+        customer_ref as identifier_value
+    from crm_customers
     union all
     select crm_record_id, 'crm_customer', 'email', email_normalized from crm_customers
     union all

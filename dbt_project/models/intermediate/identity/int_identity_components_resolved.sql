@@ -43,7 +43,10 @@ nodes as (
 
 reachable (node_id, reachable_node_id) as (
 
-    select node_id, node_id from nodes
+    select
+        node_id,
+        node_id as reachable_node_id
+    from nodes
     union
     select
         reachable.node_id,

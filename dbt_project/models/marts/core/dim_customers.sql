@@ -29,8 +29,9 @@ crm_ranked as (
         crm_customers.*,
         row_number() over (
             partition by records.customer_id
-            order by crm_customers.signed_up_at desc nulls last, crm_customers.loaded_at desc,
-                crm_customers.crm_record_id
+            order by
+                crm_customers.signed_up_at desc nulls last, crm_customers.loaded_at desc,
+                crm_customers.crm_record_id asc
         ) as survivorship_rank
     from crm_customers
     inner join records
@@ -40,7 +41,8 @@ crm_ranked as (
 
 golden as (
 
-    select * from crm_ranked where survivorship_rank = 1
+    select * from crm_ranked
+    where survivorship_rank = 1
 
 ),
 
@@ -78,7 +80,8 @@ order_value as (
         count(*) as lifetime_order_count,
         sum(case
             when ordered_at >= {{ dbt.dateadd('month', -12, cx_now()) }} and not is_canceled
-                then order_amount else 0
+                then order_amount
+            else 0
         end) as revenue_t12m,
         min(ordered_at) as first_ordered_at,
         max(ordered_at) as last_ordered_at

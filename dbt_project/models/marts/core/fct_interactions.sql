@@ -17,7 +17,8 @@ journey_stages as (select * from {{ ref('journey_stages') }}),
 
 unioned as (
 
-    select order_id as interaction_id, customer_id, 'order' as interaction_type,
+    select
+        order_id as interaction_id, customer_id, 'order' as interaction_type,
         coalesce(sales_channel, 'unknown') as channel, 'checkout' as touchpoint, ordered_at as occurred_at
     from orders
     union all
@@ -30,7 +31,8 @@ unioned as (
     select call_id, customer_id, 'call', 'phone', touchpoint, started_at
     from calls
     union all
-    select web_sessions.session_id, records.customer_id, 'web_session', 'web', web_sessions.touchpoint,
+    select
+        web_sessions.session_id, records.customer_id, 'web_session', 'web', web_sessions.touchpoint,
         web_sessions.started_at
     from web_sessions
     left join records

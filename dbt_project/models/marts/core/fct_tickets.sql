@@ -19,7 +19,7 @@ measured as (
         {{ dbt.datediff('tickets.created_at', 'tickets.solved_at', 'minute') }}
             as resolution_minutes,
         tickets.solved_at is not null
-            and coalesce(tickets.ticket_status, 'solved') in ('solved', 'closed') as is_resolved,
+        and coalesce(tickets.ticket_status, 'solved') in ('solved', 'closed') as is_resolved,
         sla_targets.first_response_target_minutes
     from tickets
     left join contacts
@@ -61,7 +61,9 @@ final as (
         case
             when first_response_minutes is not null
                 then first_response_minutes > first_response_target_minutes
-            when {{ dbt.datediff('created_at', cx_now(), 'minute') }} > first_response_target_minutes
+            when
+                {{ dbt.datediff('created_at', cx_now(), 'minute') }}
+                > first_response_target_minutes
                 then true
         end as is_sla_breached
     from measured

@@ -99,7 +99,7 @@ latest_category as (
         ) as recency_rank
     from month_bounds
     inner join responses
-        on responses.submitted_at < month_bounds.next_month_start
+        on month_bounds.next_month_start > responses.submitted_at
     where responses.nps_category is not null and responses.customer_id is not null
 
 ),
@@ -112,8 +112,9 @@ revenue_t12m as (
         sum(orders.order_amount) as revenue_t12m
     from month_bounds
     inner join orders
-        on orders.ordered_at < month_bounds.next_month_start
-        and orders.ordered_at >= {{ dbt.dateadd('month', -12, 'month_bounds.next_month_start') }}
+        on
+            month_bounds.next_month_start > orders.ordered_at
+            and orders.ordered_at >= {{ dbt.dateadd('month', -12, 'month_bounds.next_month_start') }}
     where not orders.is_canceled and orders.customer_id is not null
     group by 1, 2
 
@@ -147,8 +148,9 @@ risk_monthly as (
         sum(coalesce(revenue_t12m.revenue_t12m, 0)) as revenue_at_risk
     from at_risk_customers
     left join revenue_t12m
-        on at_risk_customers.month_start = revenue_t12m.month_start
-        and at_risk_customers.customer_id = revenue_t12m.customer_id
+        on
+            at_risk_customers.month_start = revenue_t12m.month_start
+            and at_risk_customers.customer_id = revenue_t12m.customer_id
     group by 1
 
 ),
@@ -161,9 +163,11 @@ churn_outcomes as (
         responses.nps_category,
         count(*) as respondents,
         sum(case
-            when customers.churned_at >= responses.submitted_at
+            when
+                customers.churned_at >= responses.submitted_at
                 and customers.churned_at < {{ dbt.dateadd('day', 90, 'responses.submitted_at') }}
-                then 1 else 0
+                then 1
+            else 0
         end) as churned_within_90d
     from responses
     inner join customers

@@ -13,23 +13,27 @@ dates as (select * from {{ ref('dim_dates') }}),
 
 triggers as (
 
-    select customer_id, 'detractor' as reason, 'survey_response' as trigger_type,
+    select
+        customer_id, 'detractor' as reason, 'survey_response' as trigger_type,
         response_id as trigger_id, submitted_at as triggered_at, nps_score as trigger_score,
         comment as verbatim, touchpoint, channel
     from responses
     where is_detractor
     union all
-    select customer_id, 'low_csat', 'survey_response', response_id, submitted_at, csat_score,
+    select
+        customer_id, 'low_csat', 'survey_response', response_id, submitted_at, csat_score,
         comment, touchpoint, channel
     from responses
     where csat_score <= 2
     union all
-    select customer_id, 'bad_ticket_rating', 'ticket', ticket_id, coalesce(solved_at, created_at),
+    select
+        customer_id, 'bad_ticket_rating', 'ticket', ticket_id, coalesce(solved_at, created_at),
         null, subject, touchpoint, channel
     from tickets
     where satisfaction = 'bad'
     union all
-    select customer_id, 'repeat_complaint', 'ticket', ticket_id, created_at, null, subject,
+    select
+        customer_id, 'repeat_complaint', 'ticket', ticket_id, created_at, null, subject,
         touchpoint, channel
     from tickets
     where is_repeat_contact
@@ -46,7 +50,8 @@ recent_triggers as (
         ) as recency_rank,
         count(*) over (partition by customer_id, reason) as trigger_count
     from triggers
-    where customer_id is not null
+    where
+        customer_id is not null
         and triggered_at >= {{ dbt.dateadd('day', -var('followup_lookback_days'), cx_now()) }}
         and triggered_at <= {{ cx_now() }}
 
@@ -54,7 +59,8 @@ recent_triggers as (
 
 cases as (
 
-    select * from recent_triggers where recency_rank = 1
+    select * from recent_triggers
+    where recency_rank = 1
 
 ),
 
@@ -69,9 +75,10 @@ due_dates as (
     inner join dates as opened_day
         on cast(cases.triggered_at as date) = opened_day.date_day
     inner join dates as due_day
-        on due_day.business_day_number = opened_day.business_day_number
+        on
+            due_day.business_day_number = opened_day.business_day_number
             + {{ (var('followup_due_business_hours') / var('business_hours_per_day')) | round(0, 'ceil') | int }}
-        and due_day.is_business_day
+            and due_day.is_business_day
     group by cases.customer_id, cases.reason
 
 ),
@@ -87,8 +94,9 @@ scheduled as (
         ) }} as due_at
     from cases
     inner join due_dates
-        on cases.customer_id = due_dates.customer_id
-        and cases.reason = due_dates.reason
+        on
+            cases.customer_id = due_dates.customer_id
+            and cases.reason = due_dates.reason
 
 ),
 
@@ -124,8 +132,9 @@ final as (
         customers.revenue_t12m as customer_revenue_t12m,
         customers.segment,
         customers.has_contact_consent,
-        case when customers.has_contact_consent
-            then trim(coalesce(customers.first_name, '') || ' ' || coalesce(customers.last_name, ''))
+        case
+            when customers.has_contact_consent
+                then trim(coalesce(customers.first_name, '') || ' ' || coalesce(customers.last_name, ''))
         end as contact_name,
         case when customers.has_contact_consent then customers.email end as contact_email,
         case when customers.has_contact_consent then customers.phone end as contact_phone

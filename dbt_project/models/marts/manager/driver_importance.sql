@@ -60,7 +60,7 @@ final as (
             when correlation_with_nps < 0 then 'negative'
             else 'none'
         end as direction,
-        row_number() over (partition by touchpoint order by r_squared desc, attribute) as importance_rank,
+        row_number() over (partition by touchpoint order by r_squared desc, attribute asc) as importance_rank,
         {{ is_low_sample('rated_responses') }} as is_low_sample
     from explained
 

@@ -105,17 +105,20 @@ joined as (
         call_weekly.average_handle_seconds
     from keys
     left join survey_weekly
-        on keys.touchpoint = survey_weekly.touchpoint
-        and keys.channel = survey_weekly.channel
-        and keys.week_start = survey_weekly.week_start
+        on
+            keys.touchpoint = survey_weekly.touchpoint
+            and keys.channel = survey_weekly.channel
+            and keys.week_start = survey_weekly.week_start
     left join ticket_weekly
-        on keys.touchpoint = ticket_weekly.touchpoint
-        and keys.channel = ticket_weekly.channel
-        and keys.week_start = ticket_weekly.week_start
+        on
+            keys.touchpoint = ticket_weekly.touchpoint
+            and keys.channel = ticket_weekly.channel
+            and keys.week_start = ticket_weekly.week_start
     left join call_weekly
-        on keys.touchpoint = call_weekly.touchpoint
-        and keys.channel = call_weekly.channel
-        and keys.week_start = call_weekly.week_start
+        on
+            keys.touchpoint = call_weekly.touchpoint
+            and keys.channel = call_weekly.channel
+            and keys.week_start = call_weekly.week_start
 
 ),
 

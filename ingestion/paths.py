@@ -1,0 +1,40 @@
+"""Where cxmart keeps its files. Every path is computed when asked, never at import."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_SOURCES = REPO_ROOT / "ingestion" / "sources" / "demo"
+
+
+def cxmart_home() -> Path:
+    """The data home: `CXMART_HOME`, or `./data` relative to the working directory."""
+    return Path(os.environ.get("CXMART_HOME") or "data").resolve()
+
+
+def landing_dir(home: Path) -> Path:
+    """Incoming exports, one sub-folder per feed: `landing/<feed>/`."""
+    return home / "landing"
+
+
+def warehouse_path(home: Path) -> Path:
+    """The build file; only the single writer opens it."""
+    return home / "warehouse.duckdb"
+
+
+def serving_path(home: Path) -> Path:
+    """The file BI tools read, swapped in atomically after checks pass."""
+    return home / "serving.duckdb"
+
+
+def quarantine_dir(home: Path) -> Path:
+    """Copies of whole files that could not be loaded, with a `.reason.txt` beside each."""
+    return home / "quarantine"
+
+
+def sources_dir() -> Path:
+    """The folder of feed declarations: `CXMART_SOURCES`, or the demo world's registry."""
+    configured = os.environ.get("CXMART_SOURCES")
+    return Path(configured).resolve() if configured else DEFAULT_SOURCES

@@ -1,0 +1,135 @@
+"""The build file's landing zone: `raw.<entity>` tables and the `ops` bookkeeping tables.
+
+`raw` tables follow `ingestion.entities` exactly (canonical fields + lineage columns); the
+other schemas (staging, core, role schemas) are dbt's. `ensure_schemas` is idempotent and
+adds columns a newer entity definition introduced, so an existing warehouse keeps its rows.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+
+from ingestion.entities import DUCKDB_TYPES, ENTITIES, LINEAGE_COLUMNS
+
+SCHEMAS: tuple[str, ...] = ("raw", "ops")
+
+MANIFEST_STATUSES: tuple[str, ...] = ("loaded", "partially_loaded", "quarantined", "replaced")
+
+OPS_TABLES: dict[str, tuple[tuple[str, str], ...]] = {
+    # One row per distinct landed file content; the sha256 makes loads exactly-once.
+    "file_manifest": (
+        ("file_sha256", "VARCHAR PRIMARY KEY"),
+        ("feed", "VARCHAR NOT NULL"),
+        ("entity", "VARCHAR NOT NULL"),
+        ("source_file", "VARCHAR NOT NULL"),
+        ("file_name", "VARCHAR NOT NULL"),
+        ("file_size_bytes", "BIGINT NOT NULL"),
+        ("source_timezone", "VARCHAR"),
+        ("rows_read", "BIGINT"),
+        ("rows_loaded", "BIGINT"),
+        ("rows_quarantined", "BIGINT"),
+        ("status", "VARCHAR NOT NULL"),
+        ("reason", "VARCHAR"),
+        ("loaded_at", "TIMESTAMP NOT NULL"),
+        ("run_id", "VARCHAR"),
+    ),
+    # One row per problem: a bad row with two bad cells gives two rows; row_number NULL = file.
+    "quarantine": (
+        ("feed", "VARCHAR NOT NULL"),
+        ("source_file", "VARCHAR NOT NULL"),
+        ("file_sha256", "VARCHAR NOT NULL"),
+        ("row_number", "BIGINT"),
+        ("column_name", "VARCHAR"),
+        ("raw_value", "VARCHAR"),
+        ("reason", "VARCHAR NOT NULL"),
+        ("quarantined_at", "TIMESTAMP NOT NULL"),
+    ),
+    "run_log": (
+        ("run_id", "VARCHAR NOT NULL"),
+        ("stage", "VARCHAR NOT NULL"),
+        ("started_at", "TIMESTAMP NOT NULL"),
+        ("finished_at", "TIMESTAMP"),
+        ("status", "VARCHAR NOT NULL"),
+        ("detail", "JSON"),
+    ),
+    # Declared score scales per feed, so marts never mix a 5-point with a 7-point scale.
+    "feed_scales": (
+        ("feed", "VARCHAR NOT NULL"),
+        ("entity", "VARCHAR NOT NULL"),
+        ("field", "VARCHAR NOT NULL"),
+        ("scale_min", "BIGINT NOT NULL"),
+        ("scale_max", "BIGINT NOT NULL"),
+        ("polarity", "VARCHAR NOT NULL"),
+    ),
+}
+
+
+def quote_identifier(identifier: str) -> str:
+    """A DuckDB identifier, safe for any text (spaces, quotes, unicode)."""
+    return '"' + identifier.replace('"', '""') + '"'
+
+
+def quote_literal(text: str) -> str:
+    """A DuckDB string literal, safe for any text."""
+    return "'" + text.replace("'", "''") + "'"
+
+
+def raw_table(entity: str) -> str:
+    return f"raw.{quote_identifier(entity)}"
+
+
+def raw_columns(entity: str) -> tuple[tuple[str, str], ...]:
+    """(name, DuckDB type) of `raw.<entity>`: canonical fields, then lineage columns."""
+    fields = tuple(
+        (canonical.name, DUCKDB_TYPES[canonical.type]) for canonical in ENTITIES[entity].fields
+    )
+    return fields + LINEAGE_COLUMNS
+
+
+def connect(path: Path) -> duckdb.DuckDBPyConnection:
+    """Open (creating if needed) the warehouse file with raw and ops tables in place."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    con = duckdb.connect(str(path))
+    try:
+        ensure_schemas(con)
+    except BaseException:
+        con.close()
+        raise
+    return con
+
+
+def ensure_schemas(con: duckdb.DuckDBPyConnection) -> None:
+    """Create the raw and ops schemas and tables if missing; add newly defined columns."""
+    for schema in SCHEMAS:
+        con.execute(f"create schema if not exists {schema}")
+    for entity in ENTITIES:
+        _ensure_table(con, "raw", entity, raw_columns(entity))
+    for table, columns in OPS_TABLES.items():
+        _ensure_table(con, "ops", table, columns)
+
+
+def _ensure_table(
+    con: duckdb.DuckDBPyConnection, schema: str, table: str, columns: tuple[tuple[str, str], ...]
+) -> None:
+    qualified = f"{schema}.{quote_identifier(table)}"
+    column_list = ",\n    ".join(
+        f"{quote_identifier(name)} {definition}" for name, definition in columns
+    )
+    con.execute(f"create table if not exists {qualified} (\n    {column_list}\n)")
+    existing = {
+        row[0]
+        for row in con.execute(
+            "select column_name from information_schema.columns "
+            "where table_catalog = current_database() and table_schema = ? and table_name = ?",
+            [schema, table],
+        ).fetchall()
+    }
+    for name, definition in columns:
+        if name not in existing:
+            # Constraints cannot be added to existing rows; the type is what matters here.
+            column_type = definition.split(" NOT NULL")[0].split(" PRIMARY KEY")[0]
+            con.execute(
+                f"alter table {qualified} add column {quote_identifier(name)} {column_type}"
+            )

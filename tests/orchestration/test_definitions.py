@@ -1,0 +1,88 @@
+"""The Definitions load and form one connected graph: landing → raw → dbt → role tables → serving."""
+
+from __future__ import annotations
+
+import dagster as dg
+
+from orchestration.definitions import defs
+from orchestration.jobs import landing_changes
+
+ROLE_TABLES = [
+    ["frontline", "followup_queue"],
+    ["manager", "touchpoint_performance"],
+    ["manager", "driver_importance"],
+    ["executive", "cx_scorecard"],
+]
+
+
+def _graph() -> dg.AssetGraph:
+    return defs.resolve_asset_graph()
+
+
+def test_definitions_validate() -> None:
+    dg.Definitions.validate_loadable(defs)
+
+
+def test_role_tables_descend_from_raw_and_feed_serving() -> None:
+    graph = _graph()
+    serving = dg.AssetKey(["serving", "serving_duckdb"])
+    for path in ROLE_TABLES:
+        key = dg.AssetKey(path)
+        assert dg.AssetKey(["raw", "survey_responses"]) in _ancestors(graph, key)
+        assert key in graph.get(serving).parent_keys
+
+
+def _ancestors(graph: dg.AssetGraph, key: dg.AssetKey) -> set[dg.AssetKey]:
+    seen: set[dg.AssetKey] = set()
+    frontier = [key]
+    while frontier:
+        for parent in graph.get(frontier.pop()).parent_keys:
+            if parent not in seen:
+                seen.add(parent)
+                frontier.append(parent)
+    return seen
+
+
+def test_dbt_sources_are_the_ingestion_assets() -> None:
+    graph = _graph()
+    stg = dg.AssetKey(["staging", "stg_survey__responses"])
+    assert dg.AssetKey(["raw", "survey_responses"]) in graph.get(stg).parent_keys
+    assert graph.get(dg.AssetKey(["raw", "survey_responses"])).is_materializable
+
+
+def test_blocking_checks_guard_raw_and_role_tables() -> None:
+    graph = _graph()
+    check_keys = graph.asset_check_keys
+    for path in [["raw", "survey_responses"], *ROLE_TABLES]:
+        assert dg.AssetCheckKey(dg.AssetKey(path), "gx_suite") in check_keys
+    # dbt tests become asset checks too
+    assert any(key.name.startswith("unique_dim_customers") for key in check_keys)
+
+
+def test_jobs_schedules_and_sensor() -> None:
+    assert {job.name for job in defs.jobs} >= {
+        "refresh_everything",
+        "refresh_followup_queue",
+        "refresh_manager_tables",
+        "refresh_executive_scorecard",
+    }
+    schedules = {schedule.name: schedule for schedule in defs.schedules}
+    assert schedules["frontline_schedule"].cron_schedule == "0 * * * *"
+    assert schedules["manager_schedule"].cron_schedule == "0 6 * * *"
+    assert schedules["executive_schedule"].cron_schedule == "0 7 * * 1"
+    assert [sensor.name for sensor in defs.sensors] == ["landing_sensor"]
+
+
+def test_every_warehouse_writer_is_in_the_single_slot_pool() -> None:
+    for assets_def in defs.assets:
+        assert assets_def.op.pool == "warehouse", assets_def.op.name
+
+
+def test_landing_changes_sees_only_newer_files(tmp_path) -> None:
+    feed = tmp_path / "demo_calls"
+    feed.mkdir()
+    (feed / "a.csv").write_text("x\n1\n")
+    changed, cursor = landing_changes(tmp_path, 0)
+    assert changed == ["demo_calls/a.csv"]
+    assert landing_changes(tmp_path, cursor) == ([], cursor)
+    assert landing_changes(tmp_path / "missing", 0) == ([], 0)
