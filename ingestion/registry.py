@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+import duckdb
 import yaml
 
 from ingestion.entities import ENTITIES, Entity
@@ -180,7 +181,7 @@ def parse_feed_file(path: Path) -> tuple[Feed | None, list[str]]:
     """Parse one declaration; returns the feed (None if invalid) and its error messages."""
     where = _display(path)
     try:
-        document = yaml.load(path.read_text(encoding="utf-8"), Loader=_RegistryLoader)  # noqa: S506
+        document = yaml.load(path.read_text(encoding="utf-8"), Loader=_RegistryLoader)
     except (OSError, UnicodeDecodeError, yaml.YAMLError) as error:
         return None, [f"{where}: cannot read YAML: {_one_line(str(error))}"]
     parser = _FeedParser(where, path)
@@ -242,9 +243,7 @@ class _FeedParser:
     def _check_keys(self, prefix: str, mapping: dict[Any, Any], allowed: tuple[str, ...]) -> None:
         for key in mapping:
             if key not in allowed:
-                self.error(
-                    f"{prefix}{key}", "unknown key; allowed: " + ", ".join(allowed)
-                )
+                self.error(f"{prefix}{key}", "unknown key; allowed: " + ", ".join(allowed))
 
     def _text(self, key: str, value: object, required: bool = False) -> str:
         if value is None and not required:
@@ -320,8 +319,7 @@ class _FeedParser:
             if unmapped:
                 self.error(
                     "columns",
-                    f"required field(s) of entity {entity.name} not mapped: "
-                    + ", ".join(unmapped),
+                    f"required field(s) of entity {entity.name} not mapped: " + ", ".join(unmapped),
                 )
         return columns
 
@@ -399,6 +397,10 @@ class _FeedParser:
                 f"expected a strptime format like '%Y-%m-%d %H:%M:%S' (or a list), got {value!r}",
             )
             return ()
+        for text in formats:
+            problem = _strptime_problem(text)
+            if problem:
+                self.error("timestamp_format", f"{text!r} is not a valid format: {problem}")
         with_zone = [_has_zone(text) for text in formats]
         if any(with_zone) and not all(with_zone):
             self.error(
@@ -454,7 +456,9 @@ class _FeedParser:
                 isinstance(target, int) and not isinstance(target, bool)
                 for target in mapping.values()
             ):
-                self.error(key, f"{field_name} is an integer field; every target must be an integer")
+                self.error(
+                    key, f"{field_name} is an integer field; every target must be an integer"
+                )
                 continue
             values[str(field_name)] = {
                 str(source): str(target) for source, target in mapping.items()
@@ -522,7 +526,9 @@ class _FeedParser:
             assert entity is not None
             field_type = entity.field(str(field_name)).type
             if field_type != "integer":
-                self.error(key, f"scales apply to integer fields only; {field_name} is {field_type}")
+                self.error(
+                    key, f"scales apply to integer fields only; {field_name} is {field_type}"
+                )
                 continue
             scale = self._scale(key, spec)
             if scale is not None:
@@ -579,6 +585,18 @@ class _FeedParser:
         if scale is None:
             return None
         return Drivers(scale=scale, columns=mapped)
+
+
+def _strptime_problem(timestamp_format: str) -> str | None:
+    """DuckDB's complaint about a strptime format, checked before any file is read."""
+    probe = duckdb.connect()
+    try:
+        probe.execute("select try_strptime('', ?)", [timestamp_format])
+    except duckdb.Error as error:
+        return _one_line(str(error).split("Error: ", 1)[-1])
+    finally:
+        probe.close()
+    return None
 
 
 def _has_zone(timestamp_format: str) -> bool:

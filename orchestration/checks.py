@@ -1,7 +1,5 @@
 """Great Expectations suites on the role tables, as blocking Dagster asset checks."""
 
-from __future__ import annotations
-
 from collections.abc import Iterator
 
 import dagster as dg
@@ -17,10 +15,8 @@ ROLE_TABLES: tuple[str, ...] = (
 )
 GX_CHECK_NAME = "gx_suite"
 
-
 def role_key(table: str) -> dg.AssetKey:
     return dg.AssetKey(table.split("."))
-
 
 def check_result_from_validation(
     outcome: ValidationOutcome, *, asset_key: dg.AssetKey, check_name: str
@@ -33,7 +29,6 @@ def check_result_from_validation(
         severity=dg.AssetCheckSeverity.ERROR,
         metadata=outcome.as_metadata(),
     )
-
 
 @dg.multi_asset_check(
     specs=[

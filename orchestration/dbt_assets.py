@@ -1,9 +1,8 @@
 """dbt models as Dagster assets; dbt tests become asset checks (dagster-dbt's default)."""
 
-from __future__ import annotations
-
 from collections.abc import Iterator, Mapping
 import os
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +12,8 @@ from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_as
 from orchestration.resources import CxmartHome
 
 DBT_PROJECT_DIR = Path(__file__).resolve().parent.parent / "dbt_project"
+# the dbt installed beside this interpreter, so runs work without an activated virtualenv
+DBT_EXECUTABLE = str(Path(sys.executable).with_name("dbt"))
 
 dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
 

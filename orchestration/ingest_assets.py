@@ -5,8 +5,6 @@ transaction per file. Each raw table carries a blocking Great Expectations check
 load stops dbt (and publication) before anything downstream is rebuilt.
 """
 
-from __future__ import annotations
-
 from collections.abc import Iterator
 from typing import Any
 

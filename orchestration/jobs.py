@@ -1,7 +1,5 @@
 """Jobs named after what they refresh, their schedules, and the landing-folder sensor."""
 
-from __future__ import annotations
-
 import hashlib
 import os
 from collections.abc import Iterator
@@ -17,7 +15,9 @@ PUBLISH = dg.AssetSelection.assets(SERVING_KEY)
 
 def _refresh_of(*tables: str) -> dg.AssetSelection:
     """Everything upstream of the tables (ingestion included), then publication."""
-    return dg.AssetSelection.assets(*(role_key(table) for table in tables)).upstream() | PUBLISH
+    upstream = dg.AssetSelection.assets(*(role_key(table) for table in tables)).upstream()
+    # ingestion loads every raw table in one pass: select all of it
+    return upstream.required_multi_asset_neighbors() | PUBLISH
 
 
 refresh_everything = dg.define_asset_job(
@@ -41,7 +41,7 @@ refresh_executive_scorecard = dg.define_asset_job(
     description="Executives: the monthly CX scorecard, then publish.",
 )
 
-ROLE_CADENCES: dict[str, tuple[dg.UnresolvedAssetJobDefinition, str, str]] = {
+ROLE_CADENCES = {
     # job, cron setting, default cadence
     "frontline": (refresh_followup_queue, "CXMART_FRONTLINE_CRON", "0 * * * *"),
     "manager": (refresh_manager_tables, "CXMART_MANAGER_CRON", "0 6 * * *"),

@@ -1,7 +1,5 @@
 """The publish asset: runs only after every upstream model, dbt test and blocking check passed."""
 
-from __future__ import annotations
-
 import dagster as dg
 
 from ingestion.serving import publish_serving

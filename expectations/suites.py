@@ -1,0 +1,208 @@
+"""Which checks guard which table: one suite per raw table and per role table.
+
+Raw suites are derived from `ingestion.entities` (keys and lineage columns) plus the domain
+rules below; role-table suites are written out column by column. Everything here is plain
+data, so tightening or relaxing a rule is an edit to one of the tables in this module.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from expectations.checks import (
+    Between,
+    Check,
+    InSet,
+    NotLessThan,
+    NotNull,
+    RowCountAtLeast,
+    Unique,
+    UniqueTogether,
+    to_expectation,
+)
+from ingestion.entities import ENTITIES, LINEAGE_COLUMNS, Entity
+
+if TYPE_CHECKING:
+    from great_expectations.expectations import Expectation
+
+
+@dataclass(frozen=True)
+class TableSuite:
+    """The checks for one table, named `<schema>.<table>`."""
+
+    table: str
+    checks: tuple[Check, ...]
+
+    @property
+    def schema(self) -> str:
+        return self.table.split(".", 1)[0]
+
+    @property
+    def table_name(self) -> str:
+        return self.table.split(".", 1)[1]
+
+    def expectations(self) -> list[Expectation]:
+        """Fresh GX expectation objects (GX mutates them when they join a suite)."""
+        return [to_expectation(check) for check in self.checks]
+
+
+# --- raw tables --------------------------------------------------------------------------
+
+# Minimum rows per raw table. Set an entity to 0 where a deployment legitimately has no
+# such export (e.g. surveys without driver questions leave survey_driver_ratings empty).
+RAW_MIN_ROWS: dict[str, int] = dict.fromkeys(ENTITIES, 1)
+
+# The columns that identify one record of an entity; default is the entity's `key`.
+# A driver rating is one attribute of one response, hence the pair.
+RAW_RECORD_KEYS: dict[str, tuple[str, ...]] = {
+    "survey_driver_ratings": ("response_ref", "attribute"),
+}
+
+# Raw keeps every delivered version of a record (append redeliveries, several feeds per
+# entity; staging keeps the latest per feed and id), so a key is unique within one landed
+# file, not across the table. Set to () to demand table-wide uniqueness.
+RAW_KEY_UNIQUE_WITHIN: tuple[str, ...] = ("_file_sha256",)
+
+# `_extra` is NULL when a feed maps every source column, so it is not required.
+RAW_REQUIRED_LINEAGE: tuple[str, ...] = tuple(
+    name for name, _ in LINEAGE_COLUMNS if name != "_extra"
+)
+
+TICKET_SATISFACTION_VALUES: tuple[str, ...] = ("good", "bad", "offered", "unoffered")
+TICKET_PRIORITY_VALUES: tuple[str, ...] = ("low", "normal", "high", "urgent")
+
+# Value domains per raw table. Scales are the widest the product accepts; each feed's own
+# declared scale is enforced (and violations quarantined) at ingestion.
+RAW_DOMAIN_CHECKS: dict[str, tuple[Check, ...]] = {
+    "crm_orders": (Between("order_amount", min_value=0),),
+    "survey_responses": (
+        Between("nps_score", 0, 10),
+        Between("csat_score", 1, 5),
+        Between("ces_score", 1, 7),
+    ),
+    "survey_driver_ratings": (Between("rating", 1, 10),),
+    "support_tickets": (
+        Between("reopen_count", min_value=0),
+        Between("reply_count", min_value=0),
+        InSet("satisfaction", TICKET_SATISFACTION_VALUES),
+        InSet("priority", TICKET_PRIORITY_VALUES),
+    ),
+    "calls": (
+        Between("wait_seconds", min_value=0),
+        Between("talk_seconds", min_value=0),
+        Between("hold_seconds", min_value=0),
+        Between("wrap_seconds", min_value=0),
+    ),
+    "web_sessions": (Between("page_views", min_value=0),),
+}
+
+
+def record_key_checks(record_key: tuple[str, ...]) -> tuple[Check, ...]:
+    """Key columns are never NULL and identify one row within their uniqueness scope."""
+    not_null = tuple(NotNull(column) for column in record_key)
+    unique_columns = RAW_KEY_UNIQUE_WITHIN + record_key
+    if len(unique_columns) == 1:
+        return (*not_null, Unique(unique_columns[0]))
+    return (*not_null, UniqueTogether(unique_columns))
+
+
+def raw_suite(entity: Entity) -> TableSuite:
+    record_key = RAW_RECORD_KEYS.get(entity.name, (entity.key,))
+    checks: tuple[Check, ...] = (
+        RowCountAtLeast(RAW_MIN_ROWS.get(entity.name, 1)),
+        *record_key_checks(record_key),
+        *(NotNull(column) for column in RAW_REQUIRED_LINEAGE),
+        *RAW_DOMAIN_CHECKS.get(entity.name, ()),
+    )
+    return TableSuite(table=f"raw.{entity.name}", checks=checks)
+
+
+RAW_SUITES: dict[str, TableSuite] = {
+    suite.table: suite for suite in (raw_suite(entity) for entity in ENTITIES.values())
+}
+
+
+# --- role tables -------------------------------------------------------------------------
+
+FOLLOWUP_REASONS: tuple[str, ...] = (
+    "detractor",
+    "low_csat",
+    "bad_ticket_rating",
+    "repeat_complaint",
+)
+FOLLOWUP_STATUSES: tuple[str, ...] = ("open",)
+
+ROLE_SUITES: dict[str, TableSuite] = {
+    suite.table: suite
+    for suite in (
+        TableSuite(
+            table="frontline.followup_queue",
+            checks=(
+                # An empty queue is good news (nobody unhappy), not a failure.
+                RowCountAtLeast(0),
+                NotNull("case_id"),
+                Unique("case_id"),
+                NotNull("customer_id"),
+                InSet("reason", FOLLOWUP_REASONS),
+                UniqueTogether(("customer_id", "reason")),
+                NotNull("opened_at"),
+                NotNull("due_at"),
+                NotLessThan("due_at", "opened_at"),
+                NotNull("is_overdue"),
+                InSet("is_overdue", (True, False)),
+                Between("priority_score", 0, 100),
+                InSet("status", FOLLOWUP_STATUSES),
+            ),
+        ),
+        TableSuite(
+            table="manager.touchpoint_performance",
+            checks=(
+                RowCountAtLeast(1),
+                NotNull("touchpoint"),
+                NotNull("channel"),
+                NotNull("week_start"),
+                UniqueTogether(("touchpoint", "channel", "week_start")),
+                Between("nps", -100, 100),
+                Between("nps_responses", min_value=0),
+                Between("csat_pct", 0, 100),
+                NotNull("is_low_sample"),
+            ),
+        ),
+        TableSuite(
+            table="manager.driver_importance",
+            checks=(
+                # Empty when no survey asks driver questions.
+                RowCountAtLeast(0),
+                NotNull("touchpoint"),
+                NotNull("attribute"),
+                UniqueTogether(("touchpoint", "attribute")),
+                Between("relative_importance", 0, 1),
+                Between("r_squared", 0, 1),
+                Between("importance_rank", min_value=1),
+            ),
+        ),
+        TableSuite(
+            table="executive.cx_scorecard",
+            checks=(
+                RowCountAtLeast(1),
+                NotNull("month_start"),
+                Unique("month_start"),
+                Between("nps", -100, 100),
+                Between("response_rate_pct", 0, 100),
+                Between("revenue_at_risk", min_value=0),
+            ),
+        ),
+    )
+}
+
+SUITES: dict[str, TableSuite] = {**RAW_SUITES, **ROLE_SUITES}
+
+
+def suite_for(table: str) -> TableSuite:
+    """The suite guarding `table` (`<schema>.<table>`, e.g. `raw.calls`)."""
+    try:
+        return SUITES[table]
+    except KeyError:
+        known = ", ".join(sorted(SUITES))
+        raise KeyError(f"no expectation suite for table {table!r}; known tables: {known}") from None
