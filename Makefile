@@ -26,7 +26,7 @@ $(DAGSTER_HOME)/dagster.yaml: orchestration/dagster.yaml
 	cp orchestration/dagster.yaml $@
 
 manifest: install  ## dbt manifest: Dagster reads it when it loads the asset graph
-	$(DBT) parse $(DBT_DIRS) --quiet
+	cd dbt_project && ../$(DBT) parse --quiet
 
 run: manifest  ## the main job on the demo world (or on whatever is in $(CXMART_HOME)/landing)
 	$(PY) -m orchestration.cli refresh

@@ -262,9 +262,9 @@ COMMENTS: dict[tuple[str, str], tuple[str, ...]] = {
     ("pt", "passive"): ("Foi razoável, mas poderia ser mais rápido.",),
     ("pt", "promoter"): ("Ótimo atendimento, muito rápido!", "Gostei muito, recomendo."),
     # Chinese punctuation is full-width in real verbatims.
-    ("zh", "detractor"): ("送货太慢了，客服也不回复。", "等了很久，问题还是没有解决。"),  # noqa: RUF001
-    ("zh", "passive"): ("还可以，但是等待时间有点长。",),  # noqa: RUF001
-    ("zh", "promoter"): ("服务很好，速度很快！", "非常满意，会推荐给朋友。"),  # noqa: RUF001
+    ("zh", "detractor"): ("送货太慢了，客服也不回复。", "等了很久，问题还是没有解决。"),
+    ("zh", "passive"): ("还可以，但是等待时间有点长。",),
+    ("zh", "promoter"): ("服务很好，速度很快！", "非常满意，会推荐给朋友。"),
 }
 COMMENT_SHARE: dict[str, float] = {"detractor": 0.75, "passive": 0.4, "promoter": 0.5}
 

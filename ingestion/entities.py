@@ -126,7 +126,11 @@ ENTITIES: dict[str, Entity] = {
                 _f("ces_score", "integer", "Effort on the declared CES scale."),
                 _f("comment", "varchar", "Free-text verbatim."),
                 _f("language", "varchar", "Language code of the response."),
-                _f("source_nps_group", "varchar", "NPS group exported by the tool (reconcile only)."),
+                _f(
+                    "source_nps_group",
+                    "varchar",
+                    "NPS group exported by the tool (reconcile only).",
+                ),
             ),
         ),
         Entity(
@@ -135,7 +139,12 @@ ENTITIES: dict[str, Entity] = {
             key="response_ref",
             fields=(
                 _f("response_ref", "varchar", "Response id.", True),
-                _f("attribute", "varchar", "Driver attribute rated (wait_time, reliability…).", True),
+                _f(
+                    "attribute",
+                    "varchar",
+                    "Driver attribute rated (wait_time, reliability…).",
+                    True,
+                ),
                 _f("rating", "integer", "Rating on the declared driver scale.", True),
                 _f("scale_min", "integer", "Lowest point of the driver scale."),
                 _f("scale_max", "integer", "Highest point of the driver scale."),

@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from decimal import Decimal
 from pathlib import Path
 
 import duckdb
@@ -87,7 +88,7 @@ ROLE_TABLES: tuple[str, ...] = (
 def _fmt(value: object, suffix: str = "") -> str:
     if value is None:
         return "n/a"
-    if isinstance(value, float):
+    if isinstance(value, float | Decimal):
         return f"{value:,.1f}{suffix}"
     return f"{value}{suffix}" if not isinstance(value, int) else f"{value:,}{suffix}"
 
@@ -133,7 +134,10 @@ def summarize_serving(serving: Path) -> str:
             "where touchpoint = 'all' order by importance_rank limit 1"
         ).fetchone()
         if top_driver:
-            lines.append(f"Top NPS driver: {top_driver[0]} ({100 * top_driver[1]:.0f}% of explained variance)")
+            lines.append(
+                f"Top NPS driver: {top_driver[0]} "
+                f"({100 * top_driver[1]:.0f}% of explained variance)"
+            )
         files = con.execute(
             "select count(*), coalesce(sum(rows_loaded), 0), coalesce(sum(rows_quarantined), 0) "
             "from ops.file_manifest"

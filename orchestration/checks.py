@@ -15,8 +15,10 @@ ROLE_TABLES: tuple[str, ...] = (
 )
 GX_CHECK_NAME = "gx_suite"
 
+
 def role_key(table: str) -> dg.AssetKey:
     return dg.AssetKey(table.split("."))
+
 
 def check_result_from_validation(
     outcome: ValidationOutcome, *, asset_key: dg.AssetKey, check_name: str
@@ -29,6 +31,7 @@ def check_result_from_validation(
         severity=dg.AssetCheckSeverity.ERROR,
         metadata=outcome.as_metadata(),
     )
+
 
 @dg.multi_asset_check(
     specs=[

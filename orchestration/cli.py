@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import sys
 
@@ -23,9 +24,9 @@ def _failure_report(result: dg.ExecuteInProcessResult) -> str:
         if event.event_type_value == "STEP_FAILURE":
             lines.append(f"  step {event.step_key} failed: {event.message}")
         if event.event_type_value == "ASSET_CHECK_EVALUATION":
-            evaluation = event.event_specific_data.evaluation  # type: ignore[union-attr]
-            if not evaluation.passed:
-                lines.append(f"  check {evaluation.asset_check_key.to_user_string()} failed")
+            evaluation = event.event_specific_data
+            if evaluation is not None and not evaluation.passed:  # type: ignore[union-attr]
+                lines.append(f"  check {evaluation.asset_check_key.to_user_string()} failed")  # type: ignore[union-attr]
     return "\n".join(lines)
 
 
@@ -38,10 +39,24 @@ def refresh(job_name: str) -> int:
         generate_demo_world(landing, scale=scale)
     from orchestration.definitions import defs
 
-    instance = dg.DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else dg.DagsterInstance.ephemeral()
-    result = defs.get_job_def(job_name).execute_in_process(instance=instance, raise_on_error=False)
+    instance = (
+        dg.DagsterInstance.get()
+        if os.environ.get("DAGSTER_HOME")
+        else dg.DagsterInstance.ephemeral()
+    )
+    log_path = home / "logs" / "last_refresh.log"
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    print(f"Refreshing {home} (job {job_name}); dbt's log: {log_path}")
+    # dbt's own progress lines go to the log file; the terminal gets warnings and the summary
+    with log_path.open("w") as log, contextlib.redirect_stdout(log):
+        result = defs.resolve_job_def(job_name).execute_in_process(
+            instance=instance,
+            raise_on_error=False,
+            run_config={"loggers": {"console": {"config": {"log_level": "WARNING"}}}},
+        )
     if not result.success:
         print(_failure_report(result), file=sys.stderr)
+        print(f"Details: {log_path}", file=sys.stderr)
         return 1
     print(summarize_serving(paths.serving_path(home)))
     return 0

@@ -1,8 +1,8 @@
 """dbt models as Dagster assets; dbt tests become asset checks (dagster-dbt's default)."""
 
-from collections.abc import Iterator, Mapping
 import os
 import sys
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 

@@ -58,7 +58,9 @@ def ingest_landing_asset(context: dg.AssetExecutionContext, cxmart: CxmartHome) 
         con.close()
     for outcome in report.files:
         if outcome.status not in ("loaded", "already_loaded"):
-            context.log.warning(f"{outcome.feed}/{outcome.file}: {outcome.status} — {outcome.reason}")
+            context.log.warning(
+                f"{outcome.feed}/{outcome.file}: {outcome.status} — {outcome.reason}"
+            )
     for table in RAW_TABLES:
         yield dg.MaterializeResult(
             asset_key=raw_key(table),

@@ -99,4 +99,6 @@ def landing_sensor(context: dg.SensorEvaluationContext) -> Iterator[dg.RunReques
         return
     context.update_cursor(str(newest))
     digest = hashlib.sha256("\n".join(changed).encode()).hexdigest()[:16]
-    yield dg.RunRequest(run_key=f"landing-{newest}-{digest}", tags={"cxmart/new_files": str(len(changed))})
+    yield dg.RunRequest(
+        run_key=f"landing-{newest}-{digest}", tags={"cxmart/new_files": str(len(changed))}
+    )

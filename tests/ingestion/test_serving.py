@@ -13,7 +13,10 @@ from ingestion.serving import publish_serving
 def _warehouse(path: Path, nps: int) -> Path:
     con = duckdb.connect(str(path))
     con.execute("create schema manager; create schema intermediate; create schema ops")
-    con.execute(f"create table manager.touchpoint_performance as select 'delivery' as touchpoint, {nps} as nps")
+    con.execute(
+        "create table manager.touchpoint_performance as "
+        f"select 'delivery' as touchpoint, {nps} as nps"
+    )
     con.execute("create table intermediate.int_hidden as select 1 as x")
     con.execute("create table ops.file_manifest as select 'abc' as file_sha256")
     con.close()
@@ -28,7 +31,10 @@ def test_publish_copies_published_schemas_only(tmp_path: Path) -> None:
 
     con = duckdb.connect(str(serving), read_only=True)
     assert con.execute("select nps from manager.touchpoint_performance").fetchone() == (12,)
-    tables = {row[0] for row in con.execute("select table_schema from information_schema.tables").fetchall()}
+    tables = {
+        row[0]
+        for row in con.execute("select table_schema from information_schema.tables").fetchall()
+    }
     assert "intermediate" not in tables
     assert con.execute("select count(*) from ops.publication").fetchone() == (2,)
     con.close()

@@ -1,4 +1,4 @@
-"""The Definitions load and form one connected graph: landing → raw → dbt → role tables → serving."""
+"""The Definitions load as one connected graph: landing → raw → dbt → role tables → serving."""
 
 from __future__ import annotations
 

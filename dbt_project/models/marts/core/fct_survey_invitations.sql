@@ -11,12 +11,12 @@ records as (select * from {{ ref('int_records_resolved') }}),
 answers as (
 
     select
-        invitation_ref_key,
+        invitation_ref,
         count(*) as response_count,
         max(case when is_finished then 1 else 0 end) = 1 as has_completed_response
     from responses
-    where invitation_ref_key is not null
-    group by invitation_ref_key
+    where invitation_ref is not null
+    group by invitation_ref
 
 ),
 
@@ -36,7 +36,7 @@ final as (
         coalesce(answers.has_completed_response, false) as is_completed
     from invitations
     left join answers
-        on invitations.invitation_id = answers.invitation_ref_key
+        on invitations.invitation_ref = answers.invitation_ref
     left join records
         on invitations.invitation_id = records.record_id
 

@@ -38,7 +38,7 @@ final as (
         responses.source_nps_group
     from responses
     left join invitations
-        on responses.invitation_ref_key = invitations.invitation_id
+        on responses.invitation_ref = invitations.invitation_ref
     left join records
         on responses.response_id = records.record_id
 

@@ -12,9 +12,6 @@ renamed as (
         {{ cx_record_id('response_ref') }} as response_id,
         response_ref,
         _feed as feed,
-        case
-            when invitation_ref is not null then {{ cx_record_id('invitation_ref') }}
-        end as invitation_ref_key,
         invitation_ref,
         survey_ref,
         customer_ref,
