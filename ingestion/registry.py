@@ -54,12 +54,15 @@ FEED_KEYS: tuple[str, ...] = (
     "scales",
     "drivers",
     "on_redelivery",
+    "max_future_days",
 )
 REQUIRED_KEYS: tuple[str, ...] = ("name", "family", "entity", "columns")
 CSV_KEYS: tuple[str, ...] = ("delimiter", "quote", "escape")
 SCALE_KEYS: tuple[str, ...] = ("min", "max", "polarity")
 DRIVER_KEYS: tuple[str, ...] = ("scale", "columns")
 NAME_PATTERN = re.compile(r"[a-z0-9_]+")
+# A timestamp more than this many days after the load is a typo or a clock error, not data.
+DEFAULT_MAX_FUTURE_DAYS = 1
 
 
 class RegistryError(ValueError):
@@ -115,6 +118,7 @@ class Feed:
     scales: Mapping[str, Scale] = field(default_factory=dict)
     drivers: Drivers | None = None
     on_redelivery: Redelivery = "append"
+    max_future_days: int | None = DEFAULT_MAX_FUTURE_DAYS  # None: no limit
     declared_in: Path | None = None
 
     def boolean_texts(self, field_name: str) -> BooleanTexts:
@@ -219,10 +223,8 @@ class _FeedParser:
             entity=entity.name if entity else "",
             columns=columns,
             description=self._text("description", document.get("description", "")),
-            file_pattern=self._text(
-                "file_pattern",
-                document.get("file_pattern", DEFAULT_FILE_PATTERNS.get(feed_format, "*")),
-                required=True,
+            file_pattern=self._file_pattern(
+                document.get("file_pattern", DEFAULT_FILE_PATTERNS.get(feed_format, "*"))
             ),
             format=feed_format,  # type: ignore[arg-type]
             csv=self._csv(document.get("csv"), feed_format),
@@ -236,6 +238,7 @@ class _FeedParser:
             on_redelivery=self._choice(  # type: ignore[arg-type]
                 "on_redelivery", document.get("on_redelivery", "append"), REDELIVERY
             ),
+            max_future_days=self._max_future_days(document),
             declared_in=self.path,
         )
         return feed
@@ -251,6 +254,30 @@ class _FeedParser:
         if not isinstance(value, str) or (required and not value):
             self.error(key, f"expected a non-empty text, got {value!r}")
             return ""
+        return value
+
+    def _file_pattern(self, value: object) -> str:
+        pattern = self._text("file_pattern", value, required=True)
+        # The pattern is globbed inside landing/<feed>/; it must never reach outside it.
+        if pattern and (pattern.startswith(("/", "\\")) or ".." in re.split(r"[/\\]", pattern)):
+            self.error(
+                "file_pattern",
+                f"{pattern!r} reaches outside the feed's landing folder; use a pattern "
+                "relative to landing/<feed>/ without '..', like '*.csv' or '**/*.csv'",
+            )
+            return ""
+        return pattern
+
+    def _max_future_days(self, document: dict[Any, Any]) -> int | None:
+        value = document.get("max_future_days", DEFAULT_MAX_FUTURE_DAYS)
+        if value is None:
+            return None
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            self.error(
+                "max_future_days",
+                f"expected a whole number of days >= 0 (or null for no limit), got {value!r}",
+            )
+            return DEFAULT_MAX_FUTURE_DAYS
         return value
 
     def _choice(self, key: str, value: object, allowed: tuple[str, ...]) -> str:

@@ -1,4 +1,4 @@
-{{ config(meta={'dagster': {'asset_key': ['executive', 'cx_scorecard']}}) }}
+{{ config(meta={'dagster': {'ref': {'name': 'cx_scorecard'}}}) }}
 -- depends_on: {{ ref('touchpoint_performance') }}
 -- depends_on: {{ ref('driver_importance') }}
 -- depends_on: {{ ref('cx_scorecard') }}

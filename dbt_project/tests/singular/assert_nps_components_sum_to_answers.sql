@@ -1,4 +1,4 @@
-{{ config(meta={'dagster': {'asset_key': ['manager', 'touchpoint_performance']}}) }}
+{{ config(meta={'dagster': {'ref': {'name': 'touchpoint_performance'}}}) }}
 -- Promoters, passives and detractors partition the valid NPS answers, in every role table.
 select 'touchpoint_performance' as role_table, touchpoint || '/' || channel || '/' || week_start as grain
 from {{ ref('touchpoint_performance') }}
