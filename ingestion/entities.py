@@ -61,6 +61,12 @@ ENTITIES: dict[str, Entity] = {
             key="customer_ref",
             fields=(
                 _f("customer_ref", "varchar", "The CRM's own customer/account id.", True),
+                _f(
+                    "person_ref",
+                    "varchar",
+                    "The source's own person id when accounts are per order or per contract "
+                    "(e.g. Olist customer_unique_id); records sharing it are one person.",
+                ),
                 _f("first_name", "varchar", "Given name."),
                 _f("last_name", "varchar", "Family name."),
                 _f("email", "varchar", "Email as exported (not normalized)."),
@@ -84,10 +90,26 @@ ENTITIES: dict[str, Entity] = {
                 _f("order_ref", "varchar", "Order / charge id.", True),
                 _f("customer_ref", "varchar", "CRM customer id of the buyer.", True),
                 _f("ordered_at", "timestamp", "When the order was placed (UTC).", True),
-                _f("order_amount", "decimal", "Order value in the order currency.", True),
+                _f(
+                    "order_amount",
+                    "decimal",
+                    "Order value in the order currency (or from crm_payments when absent).",
+                ),
                 _f("currency", "varchar", "ISO currency code."),
                 _f("order_status", "varchar", "Order status as exported."),
                 _f("sales_channel", "varchar", "Where the order was placed (web, store, app…)."),
+            ),
+        ),
+        Entity(
+            name="crm_payments",
+            family="crm",
+            key="payment_ref",
+            fields=(
+                _f("payment_ref", "varchar", "Payment / charge line id.", True),
+                _f("order_ref", "varchar", "Order the payment settles.", True),
+                _f("paid_amount", "decimal", "Amount paid.", True),
+                _f("payment_method", "varchar", "Card, voucher, boleto…"),
+                _f("installments", "integer", "Number of installments."),
             ),
         ),
         Entity(
@@ -114,6 +136,7 @@ ENTITIES: dict[str, Entity] = {
                 _f("invitation_ref", "varchar", "Invitation this response answers."),
                 _f("survey_ref", "varchar", "Survey id."),
                 _f("customer_ref", "varchar", "CRM id (external reference)."),
+                _f("order_ref", "varchar", "Order the response is about (post-purchase reviews)."),
                 _f("email", "varchar", "Respondent email as exported."),
                 _f("phone", "varchar", "Respondent phone as exported."),
                 _f("started_at", "timestamp", "When the respondent opened the survey (UTC)."),
@@ -191,6 +214,21 @@ ENTITIES: dict[str, Entity] = {
                 _f("is_abandoned", "boolean", "Caller hung up before an agent answered."),
                 _f("agent_ref", "varchar", "Agent id."),
                 _f("touchpoint", "varchar", "Touchpoint the call is about."),
+            ),
+        ),
+        Entity(
+            name="conversation_messages",
+            family="channel",
+            key="message_ref",
+            fields=(
+                _f("message_ref", "varchar", "Message / post id.", True),
+                _f("in_reply_to_ref", "varchar", "Message this one replies to."),
+                _f("author_ref", "varchar", "Author handle or id.", True),
+                _f("is_inbound", "boolean", "Written by the customer (false: by the brand).", True),
+                _f("sent_at", "timestamp", "When the message was posted (UTC).", True),
+                _f("message_text", "varchar", "Message text."),
+                _f("channel", "varchar", "social, chat, messaging…"),
+                _f("touchpoint", "varchar", "Touchpoint the conversation is about."),
             ),
         ),
         Entity(

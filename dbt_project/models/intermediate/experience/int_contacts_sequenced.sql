@@ -2,7 +2,7 @@
 -- previous and next contact on any channel: the basis of FCR and repeat contact.
 with
 
-tickets as (select * from {{ ref('stg_service__tickets') }}),
+tickets as (select * from {{ ref('int_tickets_unioned') }}),
 
 calls as (select * from {{ ref('stg_service__calls') }}),
 

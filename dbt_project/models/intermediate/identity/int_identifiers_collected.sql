@@ -10,7 +10,7 @@ survey_invitations as (select * from {{ ref('stg_survey__invitations') }}),
 
 survey_responses as (select * from {{ ref('stg_survey__responses') }}),
 
-tickets as (select * from {{ ref('stg_service__tickets') }}),
+tickets as (select * from {{ ref('int_tickets_unioned') }}),
 
 calls as (select * from {{ ref('stg_service__calls') }}),
 
@@ -29,6 +29,10 @@ record_identifiers as (
     union all
     select crm_record_id, 'crm_customer', 'phone', phone_e164 from crm_customers
     union all
+    -- a source's own person id: accounts sharing it are one person (scoped to its feed)
+    select crm_record_id, 'crm_customer', 'person', feed || ':' || person_ref from crm_customers
+    where person_ref is not null
+    union all
     select order_id, 'order', 'crm', customer_ref from crm_orders
     union all
     select invitation_id, 'survey_invitation', 'crm', customer_ref from survey_invitations
@@ -43,11 +47,18 @@ record_identifiers as (
     union all
     select response_id, 'survey_response', 'phone', phone_e164 from survey_responses
     union all
+    -- a post-purchase review belongs to the buyer of the order it reviews
+    select survey_responses.response_id, 'survey_response', 'crm', crm_orders.customer_ref
+    from survey_responses
+    inner join crm_orders on survey_responses.order_ref = crm_orders.order_ref
+    union all
     select ticket_id, 'ticket', 'crm', customer_ref from tickets
     union all
     select ticket_id, 'ticket', 'email', email_normalized from tickets
     union all
     select ticket_id, 'ticket', 'phone', phone_e164 from tickets
+    union all
+    select ticket_id, 'ticket', 'social', social_handle from tickets
     union all
     select call_id, 'call', 'crm', customer_ref from calls
     union all

@@ -61,7 +61,7 @@ ranked_members as (
 
     select
         reachable.node_id,
-        case nodes.identifier_type when 'crm' then 1 when 'email' then 2 else 3 end
+        case nodes.identifier_type when 'crm' then 1 when 'person' then 2 when 'email' then 3 else 4 end
             as authority_rank,
         reachable.reachable_node_id
     from reachable

@@ -1,7 +1,7 @@
 -- One row per support ticket with the service metrics of METRICS.md (calendar minutes).
 with
 
-tickets as (select * from {{ ref('stg_service__tickets') }}),
+tickets as (select * from {{ ref('int_tickets_unioned') }}),
 
 contacts as (select * from {{ ref('int_contacts_sequenced') }}),
 
@@ -36,6 +36,7 @@ final as (
         customer_id,
         ticket_ref,
         feed,
+        ticket_source,
         created_at,
         cast(created_at as date) as created_date,
         first_response_at,

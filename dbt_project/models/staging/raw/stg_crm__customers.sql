@@ -11,6 +11,7 @@ renamed as (
     select
         {{ cx_record_id('customer_ref') }} as crm_record_id,
         customer_ref,
+        nullif(trim(person_ref), '') as person_ref,
         _feed as feed,
         nullif(trim(first_name), '') as first_name,
         nullif(trim(last_name), '') as last_name,

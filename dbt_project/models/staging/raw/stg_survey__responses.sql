@@ -15,6 +15,7 @@ renamed as (
         invitation_ref,
         survey_ref,
         customer_ref,
+        order_ref,
         {{ normalize_email('email') }} as email_normalized,
         {{ normalize_phone('phone') }} as phone_e164,
         started_at,

@@ -1,0 +1,24 @@
+with
+
+source as (
+
+    {{ cx_latest_version(source('raw', 'crm_payments'), ['payment_ref']) }}
+
+),
+
+renamed as (
+
+    select
+        {{ cx_record_id('payment_ref') }} as payment_id,
+        payment_ref,
+        order_ref,
+        _feed as feed,
+        paid_amount,
+        lower(payment_method) as payment_method,
+        installments
+
+    from source
+
+)
+
+select * from renamed
