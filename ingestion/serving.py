@@ -131,7 +131,7 @@ def summarize_serving(serving: Path) -> str:
             lines.append(f"Lowest-NPS touchpoint: {worst[0]} ({worst[1]:.1f})")
         top_driver = con.execute(
             "select attribute, relative_importance from manager.driver_importance "
-            "where touchpoint = 'all' order by importance_rank limit 1"
+            "where touchpoint = 'all' and period = 'all' order by importance_rank limit 1"
         ).fetchone()
         if top_driver:
             lines.append(

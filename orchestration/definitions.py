@@ -5,6 +5,7 @@ from __future__ import annotations
 import dagster as dg
 from dagster_dbt import DbtCliResource
 
+from orchestration.analytics_assets import driver_importance
 from orchestration.checks import role_table_suites
 from orchestration.dbt_assets import DBT_EXECUTABLE, cxmart_dbt_models, dbt_project
 from orchestration.ingest_assets import ingest_landing_asset
@@ -20,7 +21,7 @@ from orchestration.publish import serving_duckdb
 from orchestration.resources import CxmartHome
 
 defs = dg.Definitions(
-    assets=[ingest_landing_asset, cxmart_dbt_models, serving_duckdb],
+    assets=[ingest_landing_asset, cxmart_dbt_models, driver_importance, serving_duckdb],
     asset_checks=[role_table_suites],
     jobs=[
         refresh_everything,

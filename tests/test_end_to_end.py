@@ -174,7 +174,8 @@ def test_planted_driver_order_comes_out(world: World) -> None:
     ranked = [
         attribute
         for (attribute,) in world.query(
-            "select attribute from manager.driver_importance where touchpoint = 'all'"
+            "select attribute from manager.driver_importance"
+            " where touchpoint = 'all' and period = 'all'"
             " order by importance_rank"
         )
     ]

@@ -102,6 +102,7 @@ from range(36) as numbers(i);
 create table manager.driver_importance as
 select
     ['delivery', 'checkout'][1 + i % 2] as touchpoint,
+    'all' as period,
     'attribute-' || i as attribute,
     1.0 / (1 + i) as relative_importance,
     (i % 10) / 10.0 as r_squared,

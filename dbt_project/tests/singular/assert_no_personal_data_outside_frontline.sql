@@ -1,6 +1,5 @@
 {{ config(meta={'dagster': {'ref': {'name': 'cx_scorecard'}}}) }}
 -- depends_on: {{ ref('touchpoint_performance') }}
--- depends_on: {{ ref('driver_importance') }}
 -- depends_on: {{ ref('cx_scorecard') }}
 -- Privacy by role: manager and executive tables carry no names, emails, phones or free ids.
 select table_schema, table_name, column_name

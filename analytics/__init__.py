@@ -1,0 +1,1 @@
+"""Analyses that need more than SQL (matrix algebra), fed by DuckDB aggregates."""
