@@ -19,3 +19,20 @@ def test_every_raw_table_and_column_is_declared_as_a_dbt_source() -> None:
         for entity in ENTITIES.values()
     }
     assert declared == expected
+
+
+MARTS = Path(__file__).parent.parent / "dbt_project/models/marts"
+
+
+def test_every_mart_model_has_a_documented_typed_column_list() -> None:
+    models = sorted(path.stem for path in MARTS.rglob("*.sql"))
+    documented = {}
+    for doc in MARTS.rglob("*.yml"):
+        for model in yaml.safe_load(doc.read_text()).get("models", []):
+            documented[model["name"]] = model
+    assert sorted(documented) == models
+    for name, model in documented.items():
+        assert model.get("description"), name
+        for column in model["columns"]:
+            assert column.get("description"), f"{name}.{column['name']} has no description"
+            assert column.get("data_type"), f"{name}.{column['name']} has no contract type"
