@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import codecs
 import contextlib
-import csv
 import hashlib
 import json
 import re
@@ -29,6 +28,10 @@ from typing import Any
 import duckdb
 
 from ingestion.entities import ENTITIES, CanonicalField
+from ingestion.formats import FileRejected
+from ingestion.formats.encoding import resolve_encoding
+from ingestion.formats.read import TEXT_FORMATS, read_tabular
+from ingestion.formats.rows import drop_predicate
 from ingestion.paths import landing_dir, quarantine_dir
 from ingestion.registry import Feed, Scale
 from ingestion.warehouse import ensure_schemas, quote_identifier, quote_literal, raw_table
@@ -42,14 +45,23 @@ INTEGER_PATTERN = r"[+-]?[0-9]+(\.0*)?"
 OFFSET_PATTERN = r"[0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]+)?)?\s*(Z|[+-][0-9]{2}(:?[0-9]{2})?)$"
 GLOB_CHARACTERS = frozenset("*?[]{}")
 DEFAULT_POLARITY = {"ces_score": "higher_is_easier"}
+MAX_LISTED_COLUMNS = 10
+# What to do about DuckDB's reader errors, keyed on a phrase of its message.
+READER_HINTS = {
+    "not utf-8 encoded": "declare the feed's encoding (e.g. encoding: gb18030 or cp1252)",
+    "unterminated quote": "a quote opened in this line is never closed: fix or re-export it",
+    "Expected Number of Columns": (
+        "the line has the wrong number of fields: a truncated export or an unquoted delimiter"
+    ),
+    "invalid state": (
+        "often a bare carriage return or a stray quote outside a quoted field; re-export "
+        "with quoted fields or fix the line endings"
+    ),
+}
 
 READ_TABLE = "cx_ingest_read"
 TYPED_TABLE = "cx_ingest_typed"
 DRIVER_TABLE = "survey_driver_ratings"
-
-
-class FileRejected(Exception):
-    """The whole file cannot be loaded; the message says why, for a person to act on."""
 
 
 @dataclass(frozen=True)
@@ -57,12 +69,15 @@ class FileOutcome:
     feed: str
     file: str  # path inside landing/<feed>/
     sha256: str
-    status: str  # loaded | partially_loaded | quarantined | already_loaded | duplicate_content
+    # loaded | partially_loaded | quarantined | already_loaded | duplicate_content | refused
+    status: str
     entity: str = ""
     rows_read: int = 0
     rows_loaded: int = 0
     rows_quarantined: int = 0
     reason: str | None = None
+    # Loaded rows repeating the key of an earlier row of the same file (raw keeps them all).
+    duplicate_key_rows: int = 0
 
 
 @dataclass
@@ -198,6 +213,9 @@ def file_sha256(path: Path) -> str:
 def _ingest_file(
     con: duckdb.DuckDBPyConnection, home: Path, feed: Feed, path: Path, run_id: str
 ) -> tuple[FileOutcome, int]:
+    refusal = _outside_landing(home, feed, path)
+    if refusal is not None:
+        return _refuse_file(con, home, feed, path, refusal), 0
     landed = _Landed(
         feed=feed,
         path=path,
@@ -213,7 +231,7 @@ def _ingest_file(
     try:
         try:
             with _readable_copy(home, landed) as readable:
-                found_columns = _read_into_table(con, feed, readable)
+                found_columns, read_notes = _read_into_table(con, feed, readable)
         except duckdb.Error as error:
             raise FileRejected(_summarize(error)) from None
         missing = _missing_columns(feed, found_columns)
@@ -226,14 +244,70 @@ def _ingest_file(
                 + ", ".join(_describe_missing(feed, column) for column in missing_required)
                 + "; columns found: "
                 + (", ".join(repr(column) for column in found_columns) or "none")
+                + _delimiter_hint(feed, found_columns)
             )
-        checks = _build_typed_table(con, feed, set(found_columns))
-        return _commit_rows(con, landed, checks, [column for column, _ in missing])
+        dropped, drop_notes = _dropped_rows(con, feed, set(found_columns))
+        checks = _build_typed_table(con, feed, set(found_columns), dropped)
+        return _commit_rows(
+            con,
+            landed,
+            checks,
+            [column for column, _ in missing],
+            _unmapped_columns(feed, found_columns),
+            read_notes + drop_notes,
+        )
     except FileRejected as rejection:
         return _quarantine_file(con, home, landed, str(rejection)), 0
     finally:
         for table in (TYPED_TABLE, READ_TABLE):
             con.execute(f"drop table if exists temp.{table}")
+
+
+def _outside_landing(home: Path, feed: Feed, path: Path) -> str | None:
+    """Why a matched path must not be read: it resolves outside landing/<feed>/.
+
+    A symbolic link (or a link in a sub-folder) could otherwise make the refresh read, hash
+    and copy into quarantine any file the process can reach. The feed folder itself may be
+    a link (a mounted share); what counts is that the file stays inside it.
+    """
+    folder = (landing_dir(home) / feed.name).resolve()
+    target = path.resolve()
+    if target.is_relative_to(folder):
+        return None
+    return (
+        f"refused: the path resolves to {target}, outside landing/{feed.name}/ "
+        "(a symbolic link?); copy the export into the landing folder instead"
+    )
+
+
+def _refuse_file(
+    con: duckdb.DuckDBPyConnection, home: Path, feed: Feed, path: Path, reason: str
+) -> FileOutcome:
+    """Record a refused path once in ops.quarantine without reading its content."""
+    file_name = path.relative_to(landing_dir(home) / feed.name).as_posix()
+    source_file = f"{feed.name}/{file_name}"
+    con.execute(
+        "insert into ops.quarantine (feed, source_file, file_sha256, row_number, column_name, "
+        "raw_value, reason, quarantined_at) "
+        "select ?, ?, '', null, null, null, ?, ? where not exists (select 1 from ops.quarantine "
+        "where feed = ? and source_file = ? and file_sha256 = '' and reason = ?)",
+        [feed.name, source_file, reason, _utc_now(), feed.name, source_file, reason],
+    )
+    return FileOutcome(feed=feed.name, file=file_name, sha256="", status="refused", reason=reason)
+
+
+def _delimiter_hint(feed: Feed, found_columns: list[str]) -> str:
+    """A one-column header holding another delimiter: the feed declares the wrong one."""
+    if feed.format != "csv" or len(found_columns) != 1:
+        return ""
+    for delimiter in (";", "\t", "|", ","):
+        if delimiter != feed.csv.delimiter and delimiter in found_columns[0]:
+            shown = "\\t" if delimiter == "\t" else delimiter
+            return (
+                f"; the header looks {shown!r}-delimited but the feed declares "
+                f"{feed.csv.delimiter!r}: declare csv: {{delimiter: {shown!r}}}"
+            )
+    return ""
 
 
 def _known_outcome(con: duckdb.DuckDBPyConnection, landed: _Landed) -> FileOutcome | None:
@@ -267,9 +341,12 @@ def _readable_copy(home: Path, landed: _Landed) -> Iterator[Path]:
     DuckDB reads UTF-8 only and treats * ? [ ] { } in a path as a glob, so other encodings
     are transcoded (streamed, in chunks) and awkward names copied into a scratch folder.
     """
-    # DuckDB's CSV reader skips a byte-order mark; its JSON reader rejects one.
-    native = ("utf-8", "utf-8-sig") if landed.feed.format == "csv" else ("utf-8",)
-    utf8 = landed.feed.encoding in native
+    # DuckDB's CSV reader skips a byte-order mark; its JSON reader rejects one. Parquet and
+    # spreadsheets are binary: their encoding is their own business.
+    text_format = landed.feed.format in TEXT_FORMATS
+    encoding = resolve_encoding(landed.feed.encoding, landed.path) if text_format else "utf-8"
+    native = ("utf-8",) if landed.feed.format == "ndjson" else ("utf-8", "utf-8-sig")
+    utf8 = encoding in native
     if utf8 and not GLOB_CHARACTERS & set(str(landed.path)):
         yield landed.path
         return
@@ -279,7 +356,7 @@ def _readable_copy(home: Path, landed: _Landed) -> Iterator[Path]:
         if utf8:
             shutil.copyfile(landed.path, target)
         else:
-            _transcode_to_utf8(landed.path, landed.feed.encoding, target)
+            _transcode_to_utf8(landed.path, encoding, target)
         yield target
 
 
@@ -298,60 +375,37 @@ def _transcode_to_utf8(source: Path, encoding: str, target: Path) -> None:
         out.write(decoder.decode(b"", final=True))
 
 
-def _read_into_table(con: duckdb.DuckDBPyConnection, feed: Feed, path: Path) -> list[str]:
-    """Read the file into a temp table, every value as text; return the columns found."""
-    if feed.format == "ndjson":
-        con.execute(
-            f"create or replace temp table {READ_TABLE} as "
-            f"select json from read_ndjson_objects({quote_literal(str(path))})"
-        )
-        keys = con.execute(
-            f"select distinct unnest(json_keys(json)) as key from {READ_TABLE} "
-            "where json_type(json) = 'OBJECT' order by key"
-        ).fetchall()
-        return [key for (key,) in keys]
-    header = _csv_header(feed, path)
-    columns = ", ".join(f"{quote_literal(name)}: 'VARCHAR'" for name in header)
-    options = feed.csv
-    # auto_detect=false: DuckDB then reports the exact line of a malformed row instead of
-    # failing to "sniff a dialect"; strict mode rejects wrong column counts and bad quotes.
+def _read_into_table(
+    con: duckdb.DuckDBPyConnection, feed: Feed, path: Path
+) -> tuple[list[str], list[str]]:
+    """Read the file into a temp table, every value as text; return columns found and notes."""
+    if feed.format != "ndjson":
+        return read_tabular(con, feed, path, READ_TABLE)
     con.execute(
-        f"create or replace temp table {READ_TABLE} as select * from read_csv("
-        f"{quote_literal(str(path))}, header = true, auto_detect = false, "
-        f"columns = {{{columns}}}, delim = {quote_literal(options.delimiter)}, "
-        f"quote = {quote_literal(options.quote)}, escape = {quote_literal(options.escape)}, "
-        "strict_mode = true, null_padding = false, ignore_errors = false)"
+        f"create or replace temp table {READ_TABLE} as "
+        f"select json from read_ndjson_objects({quote_literal(str(path))})"
     )
-    return header
+    keys = con.execute(
+        f"select distinct unnest(json_keys(json)) as key from {READ_TABLE} "
+        "where json_type(json) = 'OBJECT' order by key"
+    ).fetchall()
+    return [key for (key,) in keys], []
 
 
-def _csv_header(feed: Feed, path: Path) -> list[str]:
-    """The header row, with blank names filled and repeats suffixed so each name is unique."""
-    options = feed.csv
-    dialect: dict[str, object] = {"delimiter": options.delimiter}
-    if options.quote:
-        dialect["quotechar"] = options.quote
-        if options.escape and options.escape != options.quote:
-            dialect.update(escapechar=options.escape, doublequote=False)
-    else:
-        dialect["quoting"] = csv.QUOTE_NONE
-    # Undecodable bytes further down are DuckDB's to report, with their line number.
-    try:
-        with path.open(encoding="utf-8-sig", errors="replace", newline="") as stream:
-            header = next(csv.reader(stream, **dialect), None)  # type: ignore[arg-type]
-    except csv.Error as error:
-        raise FileRejected(f"cannot read the header row: {error}") from None
-    if not header:
-        raise FileRejected("the file is empty: no header row")
-    names: list[str] = []
-    for position, name in enumerate(header, start=1):
-        unique = name if name.strip() else f"column{position}"
-        suffix = 1
-        while unique in names:
-            unique = f"{name}_{suffix}"
-            suffix += 1
-        names.append(unique)
-    return names
+def _dropped_rows(
+    con: duckdb.DuckDBPyConnection, feed: Feed, present: set[str]
+) -> tuple[str | None, list[str]]:
+    """SQL true for rows the declaration drops (`drop_rows_where`), and notes saying how many."""
+    predicate, notes = drop_predicate(
+        feed.read, present, lambda column: _cell_sql(feed, column, present, raw=True)
+    )
+    if predicate is None:
+        return None, notes
+    dropped = _fetch_one(con, f"select count(*) from {READ_TABLE} as landed where {predicate}")[0]
+    if dropped:
+        columns = ", ".join(sorted({rule.column for rule in feed.read.drop_rows_where}))
+        notes.append(f"{dropped} row(s) dropped by drop_rows_where ({columns})")
+    return predicate, notes
 
 
 def _missing_columns(feed: Feed, found: list[str]) -> list[tuple[str, bool]]:
@@ -373,7 +427,7 @@ def _describe_missing(feed: Feed, column: str) -> str:
 
 
 def _build_typed_table(
-    con: duckdb.DuckDBPyConnection, feed: Feed, present: set[str]
+    con: duckdb.DuckDBPyConnection, feed: Feed, present: set[str], dropped: str | None = None
 ) -> list[_Check]:
     """Create the typed temp table: one value and one problem column per mapped cell."""
     entity = ENTITIES[feed.entity]
@@ -410,19 +464,25 @@ def _build_typed_table(
         f"from (select *, {texts} "
         f"from (select landed.rowid + 1 as __row_number, {_extra_sql(feed, present)} as __extra, "
         f"{record_problem} as __record_problem, {raw_cells} "
-        f"from {READ_TABLE} as landed))))"
+        f"from {READ_TABLE} as landed" + (f" where not ({dropped})" if dropped else "") + "))))"
     )
     return checks
 
 
-def _cell_sql(feed: Feed, column: str, present: set[str]) -> str:
+def _cell_sql(feed: Feed, column: str, present: set[str], raw: bool = False) -> str:
+    """The cell's text; a declared `null_values` text reads as NULL unless `raw`."""
     if column not in present:
         return "null::varchar"
     if feed.format == "ndjson":
         escaped = column.replace("\\", "\\\\").replace('"', '\\"')
         json_path = '$."' + escaped + '"'
-        return f"(landed.json ->> {quote_literal(json_path)})"
-    return f"landed.{quote_identifier(column)}"
+        cell = f"(landed.json ->> {quote_literal(json_path)})"
+    else:
+        cell = f"landed.{quote_identifier(column)}"
+    if raw or not feed.read.null_values:
+        return cell
+    nulls = _literal_list(feed.read.null_values)
+    return f"(case when trim({cell}) in ({nulls}) then null else {cell} end)"
 
 
 def _extra_sql(feed: Feed, present: set[str]) -> str:
@@ -441,8 +501,9 @@ def _extra_sql(feed: Feed, present: set[str]) -> str:
     unmapped = [column for column in sorted(present) if column not in mapped]
     if not unmapped:
         return "null::json"
+    # Declared null_values ("(跳过)", "-2") mean no answer in unmapped columns too.
     pairs = ", ".join(
-        f"{quote_literal(column)}, landed.{quote_identifier(column)}" for column in unmapped
+        f"{quote_literal(column)}, {_cell_sql(feed, column, present)}" for column in unmapped
     )
     return f"json_object({pairs})"
 
@@ -473,13 +534,13 @@ def _field_sql(feed: Feed, canonical: CanonicalField, alias: str, cell: str) -> 
         expected = f"expected integer {_range(scale)}" if scale else "expected integer"
         problem = _type_problem(text, alias, expected, raw)
     elif canonical.type == "decimal":
-        value = f"try_cast({mapped} as decimal(18, 4))"
+        value = f"try_cast({_decimal_text(feed, mapped)} as decimal(18, 4))"
         problem = _type_problem(text, alias, "expected decimal number", raw)
     elif canonical.type == "timestamp":
         value = _timestamp_sql(feed, text)
         formats = " or ".join(repr(text) for text in feed.timestamp_formats)
         expected = f"expected timestamp like {formats}" if formats else "expected timestamp"
-        problem = _type_problem(text, alias, expected, raw)
+        problem = _future_problem(feed, alias, raw, _type_problem(text, alias, expected, raw))
     else:
         texts = feed.boolean_texts(canonical.name)
         text_sql = f"lower({_clean(raw)})"
@@ -495,6 +556,13 @@ def _field_sql(feed: Feed, canonical: CanonicalField, alias: str, cell: str) -> 
         missing = quote_literal(f"required field {canonical.name} is empty")
         problem = f"case when {text} is null then {missing} else {problem} end"
     return _CellSql(alias=alias, cell=cell, text=text_sql, value=value, problem=problem)
+
+
+def _decimal_text(feed: Feed, text: str) -> str:
+    """'1.234,56' -> '1234.56' for a feed declaring `decimal_separator: ","`."""
+    if feed.read.decimal_separator != ",":
+        return text
+    return f"replace(regexp_replace({text}, '[.\\s\u00a0\u202f]', '', 'g'), ',', '.')"
 
 
 def _driver_sql(scale: Scale, alias: str, cell: str) -> _CellSql:
@@ -539,6 +607,20 @@ def _type_problem(text: str, value: str, expected: str, raw: str) -> str:
     )
 
 
+def _future_problem(feed: Feed, value: str, raw: str, otherwise: str) -> str:
+    """A timestamp further after the load than the feed allows (`max_future_days`)."""
+    days = feed.max_future_days
+    if days is None:
+        return otherwise
+    message = (
+        f"timestamp more than {days} day(s) after the load time (max_future_days: {days}), got "
+    )
+    return (
+        f"case when {value} > timezone('UTC', now()) + to_days({days}) "
+        f"then {quote_literal(message)} || '''' || {raw} || '''' else {otherwise} end"
+    )
+
+
 def _timestamp_sql(feed: Feed, text: str) -> str:
     """The instant as a UTC TIMESTAMP, reading zone-less text in the feed's time zone."""
     formats = feed.timestamp_formats
@@ -576,12 +658,15 @@ def _commit_rows(
     landed: _Landed,
     checks: list[_Check],
     missing_optional: list[str],
+    unmapped: list[str] | None = None,
+    read_notes: list[str] | None = None,
 ) -> tuple[FileOutcome, int]:
     """Good rows, quarantine rows, replacement and manifest entry in one transaction."""
     feed = landed.feed
     rows_read, rows_loaded = _fetch_one(
         con, f"select count(*), count(*) filter (where __ok) from {TYPED_TABLE}"
     )
+    duplicate_key_rows, duplicate_note = _duplicate_keys(con, feed)
     rows_quarantined = rows_read - rows_loaded
     status = "loaded" if rows_quarantined == 0 else "partially_loaded"
     if rows_read > 0 and rows_loaded == 0:
@@ -594,6 +679,16 @@ def _commit_rows(
             "optional column(s) not in the file, loaded as NULL: "
             + ", ".join(repr(column) for column in missing_optional)
         )
+    notes.extend(read_notes or [])
+    if rows_read == 0:
+        notes.append("no data rows: the file holds a header only or no records")
+    if duplicate_note:
+        notes.append(duplicate_note)
+    if unmapped:
+        shown = ", ".join(repr(column) for column in unmapped[:MAX_LISTED_COLUMNS])
+        hidden = len(unmapped) - MAX_LISTED_COLUMNS
+        more = f" and {hidden} more" if hidden > 0 else ""
+        notes.append(f"unmapped column(s) kept in _extra: {shown}{more}")
     reason = "; ".join(notes) or None
     con.execute("begin transaction")
     try:
@@ -619,8 +714,47 @@ def _commit_rows(
         rows_loaded=rows_loaded,
         rows_quarantined=rows_quarantined,
         reason=reason,
+        duplicate_key_rows=duplicate_key_rows,
     )
     return outcome, driver_ratings
+
+
+def _unmapped_columns(feed: Feed, found_columns: list[str]) -> list[str]:
+    """Columns of the file no declaration maps: schema drift, kept in `_extra`."""
+    if feed.format == "ndjson":
+        return []
+    mapped = set(feed.columns.values())
+    if feed.drivers is not None:
+        mapped |= set(feed.drivers.columns.values())
+    return [column for column in found_columns if column not in mapped]
+
+
+def _duplicate_keys(con: duckdb.DuckDBPyConnection, feed: Feed) -> tuple[int, str | None]:
+    """Good rows repeating an earlier row's key in this file, and a note naming a few keys.
+
+    Raw keeps every row as landed; staging (`cx_latest_version`) keeps the last occurrence.
+    """
+    entity = ENTITIES[feed.entity]
+    key_fields = [entity.key] + (["attribute"] if entity.name == DRIVER_TABLE else [])
+    fields = list(feed.columns)
+    if not all(name in fields for name in key_fields):
+        return 0, None
+    key = ", ".join(f"__value_{fields.index(name)}" for name in key_fields)
+    shown_key = f"({key})" if len(key_fields) > 1 else key
+    repeated = con.execute(
+        f"select {shown_key}::varchar as key, count(*) as times from {TYPED_TABLE} "
+        f"where __ok group by {key} having count(*) > 1 order by min(__row_number)"
+    ).fetchall()
+    if not repeated:
+        return 0, None
+    extra_rows = sum(times - 1 for _, times in repeated)
+    examples = ", ".join(f"{key_text!r} in {times} rows" for key_text, times in repeated[:3])
+    more = f" and {len(repeated) - 3} more" if len(repeated) > 3 else ""
+    note = (
+        f"{extra_rows} row(s) repeat the {'/'.join(key_fields)} of an earlier row "
+        f"({examples}{more}); raw keeps every row, staging keeps the last occurrence"
+    )
+    return extra_rows, note
 
 
 def _replace_earlier_delivery(con: duckdb.DuckDBPyConnection, landed: _Landed) -> list[str]:
@@ -782,7 +916,8 @@ def _summarize(error: duckdb.Error) -> str:
     text = re.split(r"\n\s*Possible (?:fixes|Solution)", text, maxsplit=1)[0]
     text = re.sub(r"^[A-Za-z ]+Error: ", "", text)
     text = " ".join(text.split())
-    return f"DuckDB cannot read the file: {text[:500]}"
+    hints = [hint for phrase, hint in READER_HINTS.items() if phrase in text]
+    return f"DuckDB cannot read the file: {text[:500]}" + "".join(f"; {hint}" for hint in hints)
 
 
 def _record_feed_scales(con: duckdb.DuckDBPyConnection, feeds: list[Feed]) -> None:

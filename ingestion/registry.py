@@ -20,11 +20,14 @@ import duckdb
 import yaml
 
 from ingestion.entities import ENTITIES, Entity
+from ingestion.formats.encoding import AUTO
+from ingestion.formats.layouts import LAYOUTS, with_layout_defaults
+from ingestion.formats.options import READ_KEYS, ReadOptions, parse_read_options
 
-FeedFormat = Literal["csv", "ndjson"]
+FeedFormat = Literal["csv", "tsv", "ndjson", "parquet", "xlsx", "xls"]
 Redelivery = Literal["append", "replace"]
 
-FORMATS: tuple[str, ...] = ("csv", "ndjson")
+FORMATS: tuple[str, ...] = ("csv", "tsv", "ndjson", "parquet", "xlsx", "xls")
 FAMILIES: tuple[str, ...] = ("crm", "survey", "channel")
 REDELIVERY: tuple[str, ...] = ("append", "replace")
 POLARITIES: tuple[str, ...] = (
@@ -35,7 +38,16 @@ POLARITIES: tuple[str, ...] = (
 )
 DEFAULT_TRUE_TEXTS: tuple[str, ...] = ("true", "1", "yes", "y", "t")
 DEFAULT_FALSE_TEXTS: tuple[str, ...] = ("false", "0", "no", "n", "f")
-DEFAULT_FILE_PATTERNS: dict[str, str] = {"csv": "*.csv", "ndjson": "*.ndjson"}
+DEFAULT_FILE_PATTERNS: dict[str, str] = {
+    "csv": "*.csv",
+    "tsv": "*.tsv",
+    "ndjson": "*.ndjson",
+    "parquet": "*.parquet",
+    "xlsx": "*.xlsx",
+    "xls": "*.xls",
+}
+DELIMITED_FORMATS: tuple[str, ...] = ("csv", "tsv")
+DEFAULT_DELIMITERS: dict[str, str] = {"csv": ",", "tsv": "\t"}
 
 FEED_KEYS: tuple[str, ...] = (
     "name",
@@ -55,6 +67,7 @@ FEED_KEYS: tuple[str, ...] = (
     "drivers",
     "on_redelivery",
     "max_future_days",
+    *READ_KEYS,
 )
 REQUIRED_KEYS: tuple[str, ...] = ("name", "family", "entity", "columns")
 CSV_KEYS: tuple[str, ...] = ("delimiter", "quote", "escape")
@@ -119,6 +132,7 @@ class Feed:
     drivers: Drivers | None = None
     on_redelivery: Redelivery = "append"
     max_future_days: int | None = DEFAULT_MAX_FUTURE_DAYS  # None: no limit
+    read: ReadOptions = field(default_factory=ReadOptions)
     declared_in: Path | None = None
 
     def boolean_texts(self, field_name: str) -> BooleanTexts:
@@ -209,6 +223,9 @@ class _FeedParser:
             self.errors.append(f"{self.where}: a feed declaration must be a YAML mapping")
             return None
         self._check_keys("", document, FEED_KEYS)
+        layout = self._layout(document)
+        if layout:
+            document = with_layout_defaults(document, LAYOUTS[layout])
         for key in REQUIRED_KEYS:
             if key not in document:
                 self.error(key, "missing; every feed declares " + ", ".join(REQUIRED_KEYS))
@@ -228,6 +245,7 @@ class _FeedParser:
             ),
             format=feed_format,  # type: ignore[arg-type]
             csv=self._csv(document.get("csv"), feed_format),
+            read=parse_read_options(document, feed_format, layout, self.error),
             encoding=self._encoding(document.get("encoding", "utf-8")),
             timezone=self._timezone(document.get("timezone", "UTC")),
             timestamp_formats=self._timestamp_formats(document.get("timestamp_format")),
@@ -361,17 +379,39 @@ class _FeedParser:
             return ""
         return text
 
-    def _csv(self, value: object, feed_format: str) -> CsvOptions:
+    def _layout(self, document: dict[Any, Any]) -> str:
+        """The declared layout, after checking the keys it requires and its file formats."""
+        value = document.get("layout")
         if value is None:
-            return CsvOptions()
-        if feed_format != "csv":
-            self.error("csv", f"csv options apply to format csv only, not {feed_format!r}")
+            return ""
+        if value not in LAYOUTS:
+            self.error("layout", f"{value!r} is not allowed; allowed: " + ", ".join(LAYOUTS))
+            return ""
+        layout = LAYOUTS[str(value)]
+        for key, why in layout.required.items():
+            if key not in document:
+                self.error(key, f"missing; layout {layout.name} needs it declared: {why}")
+        declared_format = document.get("format", layout.formats[0])
+        if declared_format not in layout.formats:
+            self.error(
+                "format",
+                f"{declared_format!r} is not a format of layout {layout.name}; allowed: "
+                + ", ".join(layout.formats),
+            )
+        return layout.name
+
+    def _csv(self, value: object, feed_format: str) -> CsvOptions:
+        default_delimiter = DEFAULT_DELIMITERS.get(feed_format, ",")
+        if value is None:
+            return CsvOptions(delimiter=default_delimiter)
+        if feed_format not in DELIMITED_FORMATS:
+            self.error("csv", f"csv options apply to format csv and tsv only, not {feed_format!r}")
             return CsvOptions()
         if not isinstance(value, dict):
             self.error("csv", "expected a mapping with keys " + ", ".join(CSV_KEYS))
-            return CsvOptions()
+            return CsvOptions(delimiter=default_delimiter)
         self._check_keys("csv.", value, CSV_KEYS)
-        delimiter = value.get("delimiter", ",")
+        delimiter = value.get("delimiter", default_delimiter)
         quote = value.get("quote", '"')
         escape = value.get("escape", quote)
         if not isinstance(delimiter, str) or len(delimiter) != 1:
@@ -385,14 +425,17 @@ class _FeedParser:
         return CsvOptions(delimiter=delimiter, quote=str(quote or ""), escape=str(escape or ""))
 
     def _encoding(self, value: object) -> str:
+        if value == AUTO:
+            return AUTO
         try:
             return codecs.lookup(str(value)).name if isinstance(value, str) else ""
         except LookupError:
             pass
         self.error(
             "encoding",
-            f"{value!r} is not a known encoding; allowed: utf-8, utf-8-sig, or another "
-            "Python codec name (latin-1, cp1252, utf-16, gb18030, …)",
+            f"{value!r} is not a known encoding; allowed: auto (tries utf-8-sig, utf-8, "
+            "gb18030), utf-8, utf-8-sig, or another Python codec name (latin-1, cp1252, "
+            "utf-16, gbk, gb18030, …)",
         )
         return "utf-8"
 

@@ -40,8 +40,10 @@ def publish_serving(
     """Copy every table of `schemas` from the warehouse into a new serving file, atomically."""
     if not warehouse.exists():
         raise FileNotFoundError(f"{warehouse}: no warehouse to publish from; run a refresh first")
+    # leftovers of a publication killed mid-way (only one publisher runs at a time)
+    for stale in serving.parent.glob(f".{serving.name}.*.tmp"):
+        stale.unlink(missing_ok=True)
     staging_file = serving.with_name(f".{serving.name}.{os.getpid()}.tmp")
-    staging_file.unlink(missing_ok=True)
     published_at = datetime.now(UTC).replace(tzinfo=None)
     row_counts: dict[str, int] = {}
     con = duckdb.connect(str(staging_file))

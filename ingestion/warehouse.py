@@ -66,6 +66,31 @@ OPS_TABLES: dict[str, tuple[tuple[str, str], ...]] = {
 }
 
 
+# ops.quarantine has one row per problem; this view has one per (file, column, kind of
+# problem): the reason without the offending value, how many rows, and one example.
+QUARANTINE_SUMMARY_SQL = """
+create or replace view ops.quarantine_summary as
+select
+    quarantine.feed,
+    quarantine.source_file as file,
+    case
+        when quarantine.file_sha256 = '' then 'refused'
+        else coalesce(manifest.status, 'unknown')
+    end as file_status,
+    case when quarantine.row_number is null then 'file' else 'row' end as scope,
+    quarantine.column_name,
+    regexp_replace(quarantine.reason, '(?s), got ''.*$', '') as reason,
+    count(distinct quarantine.row_number) as rows,
+    min(quarantine.row_number) as first_row,
+    min(quarantine.raw_value) as example_value,
+    max(quarantine.quarantined_at) as last_quarantined_at
+from ops.quarantine as quarantine
+left join ops.file_manifest as manifest
+    on quarantine.file_sha256 = manifest.file_sha256
+group by all
+"""
+
+
 def quote_identifier(identifier: str) -> str:
     """A DuckDB identifier, safe for any text (spaces, quotes, unicode)."""
     return '"' + identifier.replace('"', '""') + '"'
@@ -108,6 +133,7 @@ def ensure_schemas(con: duckdb.DuckDBPyConnection) -> None:
         _ensure_table(con, "raw", entity, raw_columns(entity))
     for table, columns in OPS_TABLES.items():
         _ensure_table(con, "ops", table, columns)
+    con.execute(QUARANTINE_SUMMARY_SQL)
 
 
 def _ensure_table(

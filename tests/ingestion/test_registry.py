@@ -117,7 +117,11 @@ def test_full_declarations_parse(tmp_path: Path) -> None:
             "",
             "columns: required field(s) of entity support_tickets not mapped: created_at",
         ),
-        ("format: csv", "format: xlsx", "format: 'xlsx' is not allowed; allowed: csv, ndjson"),
+        (
+            "format: csv",
+            "format: sav",
+            "format: 'sav' is not allowed; allowed: csv, tsv, ndjson, parquet, xlsx, xls",
+        ),
         ("encoding: utf-8-sig", "encoding: klingon", "encoding: 'klingon' is not a known encoding"),
         (
             "on_redelivery: replace",
@@ -175,11 +179,11 @@ def test_each_mistake_is_named(tmp_path: Path, old: str, new: str, expected: str
 
 
 def test_all_mistakes_of_a_file_are_reported_together(tmp_path: Path) -> None:
-    text = TICKETS_YAML.replace("format: csv", "format: xls").replace(
+    text = TICKETS_YAML.replace("format: csv", "format: sav").replace(
         "timezone: America/New_York", "timezone: Nowhere"
     )
     message = _error(tmp_path, text)
-    assert "format: 'xls' is not allowed" in message
+    assert "format: 'sav' is not allowed" in message
     assert "timezone: 'Nowhere' is not an IANA time zone" in message
 
 

@@ -1,0 +1,127 @@
+"""Safe publishing, as a BI tool experiences it: a reader querying serving.duckdb through
+SQLAlchemy while a refresh runs never fails, and a refresh killed mid-way leaves the last
+published file intact and the next refresh succeeds."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import duckdb
+import pytest
+import sqlalchemy
+from sqlalchemy.pool import NullPool
+
+from ingestion import paths
+from ingestion.demo import generate_demo_world
+
+pytestmark = pytest.mark.e2e
+REPO = Path(__file__).resolve().parent.parent
+
+
+def _start_refresh(home: Path) -> subprocess.Popen[bytes]:
+    env = {**os.environ, "CXMART_HOME": str(home)}
+    env.pop("CXMART_SOURCES", None)
+    env.pop("DAGSTER_HOME", None)
+    # its own process group, so a kill takes dbt's subprocess down with it
+    return subprocess.Popen(
+        [sys.executable, "-m", "orchestration.cli", "refresh"],
+        cwd=REPO,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
+    )
+
+
+def _refresh(home: Path) -> None:
+    process = _start_refresh(home)
+    _, stderr = process.communicate(timeout=600)
+    assert process.returncode == 0, stderr.decode()[-3000:]
+
+
+@pytest.fixture(scope="module")
+def home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    home = tmp_path_factory.mktemp("publishing_home")
+    generate_demo_world(paths.landing_dir(home), scale=0.3, seed=5)
+    _refresh(home)
+    yield home
+
+
+def _digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_bi_reader_never_fails_while_a_refresh_publishes(home: Path) -> None:
+    serving = paths.serving_path(home)
+    engine = sqlalchemy.create_engine(
+        f"duckdb:///{serving}", connect_args={"read_only": True}, poolclass=NullPool
+    )
+    queries, failures = 0, []
+    refresh = _start_refresh(home)
+    stop = threading.Event()
+
+    def read_like_a_dashboard() -> None:
+        nonlocal queries
+        while not stop.is_set():
+            try:
+                with engine.connect() as connection:
+                    cases = connection.execute(
+                        sqlalchemy.text("select count(*) from frontline.followup_queue")
+                    ).scalar_one()
+                    months = connection.execute(
+                        sqlalchemy.text("select count(*) from executive.cx_scorecard")
+                    ).scalar_one()
+                assert cases > 0 and months > 0
+                queries += 1
+            except Exception as error:  # every failure is a finding
+                failures.append(repr(error))
+            time.sleep(0.05)
+
+    reader = threading.Thread(target=read_like_a_dashboard)
+    reader.start()
+    _, stderr = refresh.communicate(timeout=600)
+    stop.set()
+    reader.join()
+    engine.dispose()
+
+    assert refresh.returncode == 0, stderr.decode()[-3000:]
+    assert failures == []
+    assert queries > 20
+
+
+@pytest.mark.parametrize("kill_after_seconds", [8.0, 25.0])
+def test_killed_refresh_keeps_serving_and_the_next_one_recovers(
+    home: Path, kill_after_seconds: float
+) -> None:
+    serving = paths.serving_path(home)
+    published = _digest(serving)
+    refresh = _start_refresh(home)
+    time.sleep(kill_after_seconds)
+    if refresh.poll() is None:
+        os.killpg(refresh.pid, signal.SIGKILL)
+    refresh.wait(timeout=60)
+
+    # whatever moment it died, BI still reads a complete file (the old one, or a new one
+    # if the kill came after the atomic swap)
+    con = duckdb.connect(str(serving), read_only=True)
+    assert con.execute("select count(*) from frontline.followup_queue").fetchone()[0] > 0
+    con.close()
+    if refresh.returncode != 0:
+        assert _digest(serving) == published
+
+    _refresh(home)
+    assert not list(serving.parent.glob(f".{serving.name}.*.tmp"))
+    con = duckdb.connect(str(paths.warehouse_path(home)), read_only=True)
+    duplicates = con.execute(
+        "select count(*) - count(distinct file_sha256) from ops.file_manifest"
+    ).fetchone()[0]
+    con.close()
+    assert duplicates == 0
