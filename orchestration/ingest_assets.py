@@ -14,11 +14,14 @@ from expectations import validate
 from ingestion.entities import ENTITIES
 from ingestion.load import ingest_landing
 from ingestion.registry import load_registry
+from ingestion.text import annotate_feedback
 from ingestion.warehouse import connect
 from orchestration.checks import check_result_from_validation
 from orchestration.resources import CxmartHome
 
 RAW_TABLES: tuple[str, ...] = tuple(ENTITIES)
+# derived from the landed verbatims on every refresh (ingestion/text/)
+ANNOTATION_TABLES: tuple[str, ...] = ("feedback_sentiment", "feedback_topics")
 GX_CHECK_NAME = "gx_suite"
 
 
@@ -36,6 +39,15 @@ def raw_key(table: str) -> dg.AssetKey:
             kinds={"duckdb"},
         )
         for table in RAW_TABLES
+    ]
+    + [
+        dg.AssetSpec(
+            raw_key(table),
+            group_name="raw",
+            description=f"Text analytics of the landed verbatims: {table} (ingestion/text/).",
+            kinds={"duckdb"},
+        )
+        for table in ANNOTATION_TABLES
     ],
     check_specs=[
         dg.AssetCheckSpec(
@@ -54,6 +66,7 @@ def ingest_landing_asset(context: dg.AssetExecutionContext, cxmart: CxmartHome) 
     con = connect(cxmart.warehouse_path)
     try:
         report = ingest_landing(con, cxmart.home_path, feeds)
+        annotations = annotate_feedback(con)
     finally:
         con.close()
     for outcome in report.files:
@@ -66,6 +79,8 @@ def ingest_landing_asset(context: dg.AssetExecutionContext, cxmart: CxmartHome) 
             asset_key=raw_key(table),
             metadata=report.table_metadata(table),
         )
+    for table in ANNOTATION_TABLES:
+        yield dg.MaterializeResult(asset_key=raw_key(table), metadata=annotations.as_metadata())
     for table in RAW_TABLES:
         yield check_result_from_validation(
             validate(cxmart.warehouse_path, f"raw.{table}"),

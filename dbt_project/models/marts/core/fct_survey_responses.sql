@@ -8,6 +8,27 @@ invitations as (select * from {{ ref('stg_survey__invitations') }}),
 
 records as (select * from {{ ref('int_records_resolved') }}),
 
+sentiment as (select * from {{ ref('stg_text__feedback_sentiment') }}),
+
+topics as (select * from {{ ref('stg_text__feedback_topics') }}),
+
+-- the verbatim's most confident topic (ties: alphabetical)
+primary_topics as (
+
+    select
+        feedback_id,
+        topic
+    from (
+        select
+            feedback_id,
+            topic,
+            row_number() over (partition by feedback_id order by confidence desc, topic) as topic_rank
+        from topics
+    ) as ranked
+    where topic_rank = 1
+
+),
+
 final as (
 
     select
@@ -35,12 +56,19 @@ final as (
         responses.ces_score >= 5 as is_ces_easy,
         responses.comment,
         responses.language,
+        sentiment.sentiment_score,
+        sentiment.sentiment_label,
+        primary_topics.topic as primary_topic,
         responses.source_nps_group
     from responses
     left join invitations
         on responses.invitation_ref = invitations.invitation_ref
     left join records
         on responses.response_id = records.record_id
+    left join sentiment
+        on responses.response_id = sentiment.feedback_id
+    left join primary_topics
+        on responses.response_id = primary_topics.feedback_id
 
 )
 

@@ -16,25 +16,25 @@ triggers as (
     select
         customer_id, 'detractor' as reason, 'survey_response' as trigger_type,
         response_id as trigger_id, submitted_at as triggered_at, nps_score as trigger_score,
-        comment as verbatim, touchpoint, channel
+        comment as verbatim, primary_topic as topic, sentiment_label, touchpoint, channel
     from responses
     where is_detractor
     union all
     select
         customer_id, 'low_csat', 'survey_response', response_id, submitted_at, csat_score,
-        comment, touchpoint, channel
+        comment, primary_topic, sentiment_label, touchpoint, channel
     from responses
     where csat_score <= 2
     union all
     select
         customer_id, 'bad_ticket_rating', 'ticket', ticket_id, coalesce(solved_at, created_at),
-        null, subject, touchpoint, channel
+        null, subject, null, null, touchpoint, channel
     from tickets
     where satisfaction = 'bad'
     union all
     select
         customer_id, 'repeat_complaint', 'ticket', ticket_id, created_at, null, subject,
-        touchpoint, channel
+        null, null, touchpoint, channel
     from tickets
     where is_repeat_contact
 
@@ -111,6 +111,8 @@ final as (
         scheduled.trigger_score,
         scheduled.trigger_count,
         scheduled.verbatim,
+        scheduled.topic,
+        scheduled.sentiment_label,
         scheduled.touchpoint,
         scheduled.channel,
         scheduled.triggered_at as opened_at,
