@@ -12,7 +12,7 @@ PY := .venv/bin/python
 DBT := .venv/bin/dbt --no-use-colors
 DBT_DIRS := --project-dir dbt_project --profiles-dir dbt_project
 
-.PHONY: install run dev test lint fix docs manifest clean
+.PHONY: install run dev test lint fix bench docs manifest clean
 
 install: .venv/.installed $(DAGSTER_HOME)/dagster.yaml
 
@@ -45,6 +45,9 @@ lint: install
 fix: install
 	.venv/bin/ruff check --fix .
 	.venv/bin/ruff format .
+
+bench: manifest  ## full + incremental refresh at a scale factor vs a bare DuckDB load (SF=0.1, 1, 10)
+	$(PY) -m bench.run --sf $(or $(SF),1)
 
 docs: manifest
 	$(DBT) docs generate $(DBT_DIRS)

@@ -194,7 +194,10 @@ def write_next_day(landing: Path, target: Path, end_date: date) -> dict[str, int
         for feed, extension in demo.FEEDS.items():
             replay = DAY_REPLAYS[feed]
             columns = [
-                name for (name,) in con.execute(f"select name from pragma_table_info('{feed}')").fetchall()
+                name
+                for (name,) in con.execute(
+                    f"select name from pragma_table_info('{feed}')"
+                ).fetchall()
             ]
             select = ", ".join(_replayed(column, replay) for column in columns)
             path = target / feed / f"{feed}_{next_day.isoformat()}.{extension}"
@@ -218,9 +221,7 @@ def _parsed(column: str, timestamp_format: str) -> str:
 
 def _in_day(replay: DayReplay, day_start: str, day_end: str) -> str:
     parsed = _parsed(replay.day_column, replay.timestamp_format)
-    return (
-        f"({parsed} >= {_lit(day_start)}::timestamp and {parsed} < {_lit(day_end)}::timestamp)"
-    )
+    return f"({parsed} >= {_lit(day_start)}::timestamp and {parsed} < {_lit(day_end)}::timestamp)"
 
 
 def _reader(path: Path, extension: str) -> str:
