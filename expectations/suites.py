@@ -64,10 +64,11 @@ RAW_RECORD_KEYS: dict[str, tuple[str, ...]] = {
     "survey_driver_ratings": ("response_ref", "attribute"),
 }
 
-# Raw keeps every delivered version of a record (append redeliveries, several feeds per
-# entity; staging keeps the latest per feed and id), so a key is unique within one landed
-# file, not across the table. Set to () to demand table-wide uniqueness.
-RAW_KEY_UNIQUE_WITHIN: tuple[str, ...] = ("_file_sha256",)
+# Raw keeps every landed row as delivered — redeliveries, several feeds per entity, and keys
+# repeated inside one export (Olist's duplicated review_id); staging keeps the latest version
+# per feed and id and dbt tests its uniqueness. What raw guarantees is that each landed row is
+# stored once: a file row (and, for driver ratings, its attribute) appears a single time.
+RAW_LANDED_ROW: tuple[str, ...] = ("_file_sha256", "_row_number")
 
 # `_extra` is NULL when a feed maps every source column, so it is not required.
 RAW_REQUIRED_LINEAGE: tuple[str, ...] = tuple(
@@ -104,12 +105,9 @@ RAW_DOMAIN_CHECKS: dict[str, tuple[Check, ...]] = {
 
 
 def record_key_checks(record_key: tuple[str, ...]) -> tuple[Check, ...]:
-    """Key columns are never NULL and identify one row within their uniqueness scope."""
+    """Key columns are never NULL; each landed row (file, row, sub-key) is stored once."""
     not_null = tuple(NotNull(column) for column in record_key)
-    unique_columns = RAW_KEY_UNIQUE_WITHIN + record_key
-    if len(unique_columns) == 1:
-        return (*not_null, Unique(unique_columns[0]))
-    return (*not_null, UniqueTogether(unique_columns))
+    return (*not_null, UniqueTogether(RAW_LANDED_ROW + record_key[1:]))
 
 
 def raw_suite(entity: Entity) -> TableSuite:

@@ -437,6 +437,10 @@ def _build_typed_table(
         cell = _cell_sql(feed, column, present)
         cells.append(_field_sql(feed, entity.field(field_name), f"__value_{index}", cell))
         checks.append(_Check(column, cell, f"__value_{index}_problem"))
+    for index, (field_name, constant) in enumerate(feed.constants.items()):
+        cell = quote_literal(constant)
+        cells.append(_field_sql(feed, entity.field(field_name), f"__constant_{index}", cell))
+        checks.append(_Check(f"constants.{field_name}", cell, f"__constant_{index}_problem"))
     if feed.drivers is not None:
         for index, column in enumerate(feed.drivers.columns.values()):
             cell = _cell_sql(feed, column, present)
@@ -786,8 +790,12 @@ def _lineage_values(landed: _Landed) -> list[object]:
 
 def _insert_good_rows(con: duckdb.DuckDBPyConnection, landed: _Landed) -> None:
     fields = list(landed.feed.columns)
-    target = ", ".join(quote_identifier(name) for name in fields)
-    values = ", ".join(f"__value_{index}" for index in range(len(fields)))
+    constants = list(landed.feed.constants)
+    target = ", ".join(quote_identifier(name) for name in (*fields, *constants))
+    values = ", ".join(
+        [f"__value_{index}" for index in range(len(fields))]
+        + [f"__constant_{index}" for index in range(len(constants))]
+    )
     con.execute(
         f"insert into {raw_table(landed.feed.entity)} ({target}, _feed, _source_file, "
         "_file_sha256, _loaded_at, _row_number, _extra) "

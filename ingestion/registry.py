@@ -61,6 +61,7 @@ FEED_KEYS: tuple[str, ...] = (
     "timezone",
     "timestamp_format",
     "columns",
+    "constants",
     "values",
     "booleans",
     "scales",
@@ -120,6 +121,8 @@ class Feed:
     entity: str
     columns: Mapping[str, str]  # canonical field -> source column
     description: str = ""
+    # canonical field -> the same text for every row (e.g. the touchpoint a survey is about)
+    constants: Mapping[str, str] = field(default_factory=dict)
     file_pattern: str = "*.csv"
     format: FeedFormat = "csv"
     csv: CsvOptions = field(default_factory=CsvOptions)
@@ -239,6 +242,7 @@ class _FeedParser:
             family=family,
             entity=entity.name if entity else "",
             columns=columns,
+            constants=self._constants(document.get("constants"), entity, columns),
             description=self._text("description", document.get("description", "")),
             file_pattern=self._file_pattern(
                 document.get("file_pattern", DEFAULT_FILE_PATTERNS.get(feed_format, "*"))
@@ -335,6 +339,33 @@ class _FeedParser:
                 f"{entity.family!r}",
             )
         return family
+
+    def _constants(
+        self, value: object, entity: Entity | None, columns: dict[str, str]
+    ) -> dict[str, str]:
+        if value is None:
+            return {}
+        if not isinstance(value, dict):
+            self.error("constants", "expected a mapping of canonical field -> value")
+            return {}
+        constants: dict[str, str] = {}
+        for field_name, constant in value.items():
+            key = f"constants.{field_name}"
+            if entity is not None and field_name not in entity.field_names:
+                self.error(
+                    key,
+                    f"{field_name!r} is not a field of entity {entity.name}; allowed: "
+                    + ", ".join(entity.field_names),
+                )
+            elif field_name in columns:
+                self.error(key, "the field is already mapped under columns; keep one of the two")
+            elif isinstance(constant, dict | list) or constant is None:
+                self.error(key, "expected a single text, number or boolean")
+            else:
+                constants[str(field_name)] = (
+                    str(constant).lower() if isinstance(constant, bool) else str(constant)
+                )
+        return constants
 
     def _columns(self, value: object, entity: Entity | None) -> dict[str, str]:
         if value is None:

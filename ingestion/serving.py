@@ -62,6 +62,13 @@ def publish_serving(
             row_counts[f"{schema}.{table}"] = con.execute(
                 f"select count(*) from {qualified}"
             ).fetchone()[0]
+        # views over published tables (ops.quarantine_summary) are re-created, not copied
+        views = con.execute(
+            "select sql from duckdb_views() where database_name = 'warehouse' "
+            f"and not internal and schema_name in ({', '.join(_literal(s) for s in schemas)})"
+        ).fetchall()
+        for (view_sql,) in views:
+            con.execute(view_sql)
         con.execute("create schema if not exists ops")
         con.execute(
             "create or replace table ops.publication as "
@@ -141,12 +148,13 @@ def summarize_serving(serving: Path) -> str:
                 f"({100 * top_driver[1]:.0f}% of explained variance)"
             )
         files = con.execute(
-            "select count(*), coalesce(sum(rows_loaded), 0), coalesce(sum(rows_quarantined), 0) "
-            "from ops.file_manifest"
+            "select count(*), count(*) filter (where status = 'quarantined'), "
+            "coalesce(sum(rows_loaded), 0), coalesce(sum(rows_quarantined), 0) "
+            "from ops.file_manifest where status <> 'replaced'"
         ).fetchone()
         lines.append(
-            f"Ingested {files[0]:,} files, {files[1]:,} rows loaded, {files[2]:,} rows quarantined "
-            f"(see ops.quarantine)"
+            f"Ingested {files[0]:,} files ({files[1]:,} quarantined whole), {files[2]:,} rows "
+            f"loaded, {files[3]:,} rows quarantined (see ops.quarantine_summary)"
         )
         return "\n".join(lines)
     finally:

@@ -87,10 +87,10 @@ def test_raw_key_rules() -> None:
     # An entity a deployment does not use (or whose only file was quarantined) is empty.
     assert RowCountAtLeast(0) in tickets
     assert NotNull("ticket_ref") in tickets
-    # Raw keeps every delivered version, so a key is unique per landed file.
-    assert UniqueTogether(("_file_sha256", "ticket_ref")) in tickets
+    # Raw keeps every landed row as delivered; each is stored once.
+    assert UniqueTogether(("_file_sha256", "_row_number")) in tickets
     ratings = RAW_SUITES["raw.survey_driver_ratings"].checks
-    assert UniqueTogether(("_file_sha256", "response_ref", "attribute")) in ratings
+    assert UniqueTogether(("_file_sha256", "_row_number", "attribute")) in ratings
     assert {NotNull("response_ref"), NotNull("attribute")} <= set(ratings)
     for suite in RAW_SUITES.values():
         assert NotNull("_file_sha256") in suite.checks

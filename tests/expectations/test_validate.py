@@ -218,18 +218,29 @@ def test_every_planted_row_is_counted_on_a_larger_table(tmp_path: Path) -> None:
     assert failure.unexpected_sample == (-1, -1, -1)
 
 
-def test_duplicate_key_within_a_file_is_caught(tmp_path: Path) -> None:
+def test_a_landed_row_stored_twice_is_caught(tmp_path: Path) -> None:
     warehouse = raw_warehouse(tmp_path / "warehouse.duckdb")
     plant(
-        warehouse, "update raw.support_tickets set ticket_ref = 'T-1' where _row_number in (3, 9)"
+        warehouse,
+        "insert into raw.support_tickets select * from raw.support_tickets where _row_number = 3",
     )
 
     failure = only_failure(validate(warehouse, "raw.support_tickets"))
 
     assert failure.expectation == "expect_compound_columns_to_be_unique"
-    assert failure.column == "_file_sha256, ticket_ref"
+    assert failure.column == "_file_sha256, _row_number"
     assert failure.unexpected_count == 2
-    assert {row["ticket_ref"] for row in failure.unexpected_sample} == {"T-1"}
+
+
+def test_a_key_repeated_inside_one_export_is_kept_as_landed(tmp_path: Path) -> None:
+    warehouse = raw_warehouse(tmp_path / "warehouse.duckdb")
+    plant(
+        warehouse, "update raw.support_tickets set ticket_ref = 'T-1' where _row_number in (3, 9)"
+    )
+
+    outcome = validate(warehouse, "raw.support_tickets")
+
+    assert outcome.success, outcome.summary()
 
 
 def test_same_key_in_two_delivered_files_is_a_new_version_not_a_duplicate(tmp_path: Path) -> None:
@@ -250,13 +261,14 @@ def test_duplicate_driver_rating_for_one_response_and_attribute_is_caught(tmp_pa
     warehouse = raw_warehouse(tmp_path / "warehouse.duckdb")
     plant(
         warehouse,
-        "update raw.survey_driver_ratings set response_ref = 'R-1', attribute = 'wait_time' "
-        "where _row_number in (1, 2)",
+        "insert into raw.survey_driver_ratings select * from raw.survey_driver_ratings "
+        "where _row_number = 1 and attribute = (select min(attribute) from "
+        "raw.survey_driver_ratings where _row_number = 1)",
     )
 
     failure = only_failure(validate(warehouse, "raw.survey_driver_ratings"))
 
-    assert failure.column == "_file_sha256, response_ref, attribute"
+    assert failure.column == "_file_sha256, _row_number, attribute"
     assert failure.unexpected_count == 2
 
 

@@ -198,3 +198,28 @@ def test_duplicate_feed_names_name_both_files(tmp_path: Path) -> None:
 def test_missing_registry_folder_is_an_error(tmp_path: Path) -> None:
     with pytest.raises(RegistryError, match="source registry folder not found"):
         load_registry(tmp_path / "nowhere")
+
+
+def test_constants_fill_a_field_for_every_row_and_are_validated(tmp_path: Path) -> None:
+    good = tmp_path / "good"
+    good.mkdir()
+    (good / "reviews.yml").write_text(
+        "name: reviews\nfamily: survey\nentity: survey_responses\n"
+        "columns: {response_ref: id, submitted_at: at}\n"
+        "constants: {touchpoint: delivery, language: pt}\n"
+    )
+    (feed,) = load_registry(good)
+    assert dict(feed.constants) == {"touchpoint": "delivery", "language": "pt"}
+
+    bad = tmp_path / "bad"
+    bad.mkdir()
+    (bad / "reviews.yml").write_text(
+        "name: reviews\nfamily: survey\nentity: survey_responses\n"
+        "columns: {response_ref: id, submitted_at: at, touchpoint: tp}\n"
+        "constants: {touchpoint: delivery, colour: blue}\n"
+    )
+    with pytest.raises(RegistryError) as error:
+        load_registry(bad)
+    message = str(error.value)
+    assert "constants.touchpoint: the field is already mapped under columns" in message
+    assert "constants.colour: 'colour' is not a field of entity survey_responses" in message
