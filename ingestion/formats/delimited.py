@@ -9,7 +9,9 @@ million-row export never passes through Python.
 from __future__ import annotations
 
 import csv
+import re
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -18,7 +20,7 @@ import duckdb
 from ingestion.formats import FileRejected
 from ingestion.formats.headers import column_keys
 from ingestion.formats.rows import footer_lines, footer_start
-from ingestion.warehouse import quote_literal
+from ingestion.warehouse import quote_identifier, quote_literal
 
 if TYPE_CHECKING:
     from ingestion.registry import Feed
@@ -56,7 +58,25 @@ def read_delimited(
             _copy_prefix(path, body, offset)
         elif options.footer == "after_blank_line":
             notes.append("no footer after a blank line: the export may have been cut short")
-        _read_body(con, feed, body, table, keys, preamble)
+        try:
+            _read_body(con, feed, body, table, keys, preamble)
+        except duckdb.Error:
+            # DuckDB ends a record at any bare carriage return, even inside an unquoted
+            # field (tweets exported with "\r\r" in their text). Read a copy where bare CRs
+            # stand in as a private-use character, then put them back: the text stays exact
+            # and every record keeps its place. Any other problem raises as before.
+            if not _has_bare_carriage_return(body):
+                raise
+            shielded = Path(scratch) / f"shielded{path.suffix}"
+            _shield_bare_carriage_returns(body, shielded)
+            _read_body(con, feed, shielded, table, keys, preamble)
+            restored = ", ".join(
+                f"{quote_identifier(name)} = replace({quote_identifier(name)}, "
+                f"{quote_literal(CR_STAND_IN)}, chr(13))"
+                for name in keys
+            )
+            con.execute(f"update {table} set {restored}")
+            notes.append("bare carriage returns inside unquoted fields kept as text")
     return keys, notes
 
 
@@ -135,3 +155,29 @@ def _read_body(
         f"quote = {quote_literal(options.quote)}, escape = {quote_literal(options.escape)}, "
         "strict_mode = true, null_padding = false, ignore_errors = false)"
     )
+
+
+CR_STAND_IN = "\ue000"  # Unicode private use: never meaningful in an export
+BARE_CR = re.compile(rb"\r(?!\n)")
+
+
+def _bare_cr_blocks(path: Path) -> Iterator[bytes]:
+    """The file in blocks, never splitting a CR from the LF that may follow it."""
+    carry = b""
+    with path.open("rb") as source:
+        while chunk := source.read(COPY_CHUNK_BYTES):
+            block = carry + chunk
+            carry = b"\r" if block.endswith(b"\r") else b""
+            yield block[: len(block) - len(carry)]
+    yield carry  # a CR that ends the file is bare
+
+
+def _has_bare_carriage_return(path: Path) -> bool:
+    return any(BARE_CR.search(block) for block in _bare_cr_blocks(path))
+
+
+def _shield_bare_carriage_returns(source_path: Path, target: Path) -> None:
+    stand_in = CR_STAND_IN.encode()
+    with target.open("wb") as out:
+        for block in _bare_cr_blocks(source_path):
+            out.write(BARE_CR.sub(stand_in, block))

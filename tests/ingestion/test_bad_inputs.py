@@ -282,19 +282,22 @@ def test_bare_carriage_return_inside_a_quoted_field_is_kept(world: World) -> Non
     world.assert_nothing_else_lost(report)
 
 
-def test_bare_carriage_return_outside_quotes_quarantines_the_file_with_a_hint(
-    world: World,
-) -> None:
+def test_bare_carriage_return_inside_an_unquoted_field_is_kept(world: World) -> None:
+    # exports written without quoting (the Twitter support sample) carry "\r" in text
     world.land(
         "cr_unquoted.csv",
-        HEADER + "R1,2024-05-01 10:00:00,9,first line\rsecond line,en\n"
+        HEADER + "R1,2024-05-01 10:00:00,9,first line\r\rsecond line,en\n"
         "R2,2024-05-01 11:00:00,8,ok,en\n",
     )
 
     report = world.ingest_with_companion()
 
-    reason = assert_file_quarantined(world, report, "cr_unquoted.csv")
-    assert "bare carriage return" in reason
+    outcome = outcome_of(report, "cr_unquoted.csv")
+    assert (outcome.status, outcome.rows_loaded) == ("loaded", 2)
+    assert [(row[0], row[3], row[6]) for row in world.raw_rows("cr_unquoted.csv")] == [
+        ("R1", "first line\r\rsecond line", 1),
+        ("R2", "ok", 2),
+    ]
     world.assert_nothing_else_lost(report)
 
 

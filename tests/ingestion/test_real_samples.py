@@ -420,12 +420,6 @@ def test_twitter_bare_carriage_return_loses_nothing_silently(loaded: Loaded) -> 
         assert in_raw + quarantined_rows >= 100
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="ingestion/load.py quarantines a whole CSV when one unquoted field holds a bare "
-    "carriage return (DuckDB strict mode); the good rows should load and only that record "
-    "be quarantined. Drop this marker when the loader does so.",
-)
 def test_twitter_bare_carriage_return_costs_only_its_own_record(loaded: Loaded) -> None:
     assert loaded.outcome("twitter_support_tweets").rows_loaded >= 99
     loaded_refs = {
