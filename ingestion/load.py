@@ -413,7 +413,8 @@ def _missing_columns(feed: Feed, found: list[str]) -> list[tuple[str, bool]]:
     entity = ENTITIES[feed.entity]
     needed: dict[str, bool] = {}
     for field_name, column in feed.columns.items():
-        needed[column] = needed.get(column, False) or entity.field(field_name).required
+        for part in feed.key_parts.get(field_name, (column,)):
+            needed[part] = needed.get(part, False) or entity.field(field_name).required
     if feed.drivers is not None:
         for column in feed.drivers.columns.values():
             needed.setdefault(column, False)
@@ -434,9 +435,12 @@ def _build_typed_table(
     cells: list[_CellSql] = []
     checks: list[_Check] = []
     for index, (field_name, column) in enumerate(feed.columns.items()):
-        cell = _cell_sql(feed, column, present)
+        parts = feed.key_parts.get(field_name, (column,))
+        cell = " || '-' || ".join(_cell_sql(feed, part, present) for part in parts)
+        if len(parts) > 1:
+            cell = f"({cell})"
         cells.append(_field_sql(feed, entity.field(field_name), f"__value_{index}", cell))
-        checks.append(_Check(column, cell, f"__value_{index}_problem"))
+        checks.append(_Check(" + ".join(parts), cell, f"__value_{index}_problem"))
     for index, (field_name, constant) in enumerate(feed.constants.items()):
         cell = quote_literal(constant)
         cells.append(_field_sql(feed, entity.field(field_name), f"__constant_{index}", cell))
@@ -491,7 +495,7 @@ def _cell_sql(feed: Feed, column: str, present: set[str], raw: bool = False) -> 
 
 def _extra_sql(feed: Feed, present: set[str]) -> str:
     """Unmapped source values as one JSON object (NULL when there are none)."""
-    mapped = set(feed.columns.values())
+    mapped = set(feed.columns.values()).union(*feed.key_parts.values())
     if feed.drivers is not None:
         mapped |= set(feed.drivers.columns.values())
     if feed.format == "ndjson":

@@ -121,6 +121,9 @@ class Feed:
     entity: str
     columns: Mapping[str, str]  # canonical field -> source column
     description: str = ""
+    # id fields built from several source columns, joined with "-" (field -> all its columns;
+    # `columns` holds the first of them)
+    key_parts: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     # canonical field -> the same text for every row (e.g. the touchpoint a survey is about)
     constants: Mapping[str, str] = field(default_factory=dict)
     file_pattern: str = "*.csv"
@@ -237,11 +240,13 @@ class _FeedParser:
         family = self._family(document.get("family"), entity)
         feed_format = self._choice("format", document.get("format", "csv"), FORMATS)
         columns = self._columns(document.get("columns"), entity)
+        key_parts = self._key_parts(document.get("columns"), entity)
         feed = Feed(
             name=name,
             family=family,
             entity=entity.name if entity else "",
             columns=columns,
+            key_parts=key_parts,
             constants=self._constants(document.get("constants"), entity, columns),
             description=self._text("description", document.get("description", "")),
             file_pattern=self._file_pattern(
@@ -367,6 +372,19 @@ class _FeedParser:
                 )
         return constants
 
+    def _key_parts(self, value: object, entity: Entity | None) -> dict[str, tuple[str, ...]]:
+        """Fields mapped to a list of columns (already validated by `_columns`)."""
+        if not isinstance(value, dict) or entity is None:
+            return {}
+        return {
+            str(field_name): tuple(str(part) for part in source)
+            for field_name, source in value.items()
+            if isinstance(source, list)
+            and len(source) >= 2
+            and field_name in entity.field_names
+            and entity.field(str(field_name)).type == "varchar"
+        }
+
     def _columns(self, value: object, entity: Entity | None) -> dict[str, str]:
         if value is None:
             return {}
@@ -382,6 +400,15 @@ class _FeedParser:
                     f"{field_name!r} is not a field of entity {entity.name}; allowed: "
                     + ", ".join(entity.field_names),
                 )
+                continue
+            if isinstance(source, list):
+                parts = [self._source_column(key, part) for part in source]
+                if len(parts) < 2 or not all(parts):
+                    self.error(key, "a list of source columns needs at least two column names")
+                elif entity is not None and entity.field(str(field_name)).type != "varchar":
+                    self.error(key, "only text id fields can be built from several columns")
+                else:
+                    columns[str(field_name)] = parts[0]
                 continue
             source_column = self._source_column(key, source)
             if source_column:

@@ -257,7 +257,7 @@ def test_olist_reviews_are_portuguese_delivery_csat(loaded: Loaded) -> None:
 
 def test_olist_split_payments_land_as_rows_of_one_order(loaded: Loaded) -> None:
     assert loaded.rows(
-        "select payment_method, installments, paid_amount, _extra ->> 'payment_sequential' "
+        "select payment_method, installments, paid_amount, split_part(payment_ref, '-', 2) "
         "from raw.crm_payments where order_ref = ? order by _row_number",
         ["ef8ad84adcf1d4c437f165f437e238f6"],
     ) == loaded.rows(
@@ -265,8 +265,13 @@ def test_olist_split_payments_land_as_rows_of_one_order(loaded: Loaded) -> None:
         "payment_sequential::varchar from read_csv(?, all_varchar = true) where order_id = ?",
         [str(OLIST / "olist_order_payments_dataset.csv"), "ef8ad84adcf1d4c437f165f437e238f6"],
     )
-    # payment_ref is declared from order_id (no composite keys yet): split payments repeat it.
-    assert loaded.outcome("olist_payments").duplicate_key_rows == 6
+    # payment_ref is composed of order_id and payment_sequential: every payment is its own row
+    assert loaded.outcome("olist_payments").duplicate_key_rows == 0
+    refs = loaded.rows(
+        "select payment_ref from raw.crm_payments where order_ref = ? order by _row_number",
+        ["ef8ad84adcf1d4c437f165f437e238f6"],
+    )
+    assert refs[0] == ("ef8ad84adcf1d4c437f165f437e238f6-1",)
 
 
 def test_olist_review_rows_outside_the_declaration_are_quarantined(tmp_path: Path) -> None:

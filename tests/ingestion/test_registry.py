@@ -223,3 +223,24 @@ def test_constants_fill_a_field_for_every_row_and_are_validated(tmp_path: Path) 
     message = str(error.value)
     assert "constants.touchpoint: the field is already mapped under columns" in message
     assert "constants.colour: 'colour' is not a field of entity survey_responses" in message
+
+
+def test_an_id_can_be_composed_of_several_columns(tmp_path: Path) -> None:
+    folder = tmp_path / "sources"
+    folder.mkdir()
+    (folder / "payments.yml").write_text(
+        "name: payments\nfamily: crm\nentity: crm_payments\n"
+        "columns: {payment_ref: [order_id, seq], order_ref: order_id, paid_amount: value}\n"
+    )
+    (feed,) = load_registry(folder)
+    assert feed.columns["payment_ref"] == "order_id"
+    assert dict(feed.key_parts) == {"payment_ref": ("order_id", "seq")}
+
+    (folder / "payments.yml").write_text(
+        "name: payments\nfamily: crm\nentity: crm_payments\n"
+        "columns: {payment_ref: [order_id], order_ref: order_id, paid_amount: [a, b]}\n"
+    )
+    with pytest.raises(RegistryError) as error:
+        load_registry(folder)
+    assert "columns.payment_ref: a list of source columns needs at least two" in str(error.value)
+    assert "columns.paid_amount: only text id fields can be built" in str(error.value)
