@@ -235,6 +235,16 @@ def test_bad_rows_are_quarantined_with_a_reason_and_good_rows_load(world: World)
     assert responses == world.truths.responses
 
 
+def test_first_reply_minutes_reconcile_with_the_help_desk_export(world: World) -> None:
+    compared, differing = world.query(
+        "select count(*), count(*) filter (where first_response_minutes"
+        " <> source_first_reply_minutes) from core.fct_tickets"
+        " where first_response_minutes is not null and source_first_reply_minutes is not null"
+    )[0]
+    assert compared > 100
+    assert differing == 0
+
+
 def _raw_counts_and_manifest(world: World) -> tuple[list[tuple], list[tuple]]:
     counts = world.query(
         "select table_name, estimated_size from duckdb_tables()"

@@ -14,9 +14,9 @@ measured as (
         contacts.customer_id,
         contacts.is_repeat_contact,
         contacts.has_next_contact_in_window,
-        {{ dbt.datediff('tickets.created_at', 'tickets.first_response_at', 'minute') }}
+        {{ elapsed_minutes('tickets.created_at', 'tickets.first_response_at') }}
             as first_response_minutes,
-        {{ dbt.datediff('tickets.created_at', 'tickets.solved_at', 'minute') }}
+        {{ elapsed_minutes('tickets.created_at', 'tickets.solved_at') }}
             as resolution_minutes,
         tickets.solved_at is not null
         and coalesce(tickets.ticket_status, 'solved') in ('solved', 'closed') as is_resolved,
