@@ -1,10 +1,16 @@
-"""Great Expectations suites on the role tables, as blocking Dagster asset checks."""
+"""Great Expectations suites on the role tables (blocking) and reconciliation with the source
+tools (warning) as Dagster asset checks."""
 
 from collections.abc import Iterator
 
 import dagster as dg
 
 from expectations import ValidationOutcome, validate
+from expectations.reconciliation import (
+    RECONCILIATION_TABLE,
+    read_reconciliation,
+    reconciliation_metadata,
+)
 from orchestration.resources import CxmartHome
 
 ROLE_TABLES: tuple[str, ...] = (
@@ -55,4 +61,44 @@ def role_table_suites(
             validate(cxmart.warehouse_path, table),
             asset_key=check_key.asset_key,
             check_name=check_key.name,
+        )
+
+
+# which reconciled metrics speak about which fact (core.metric_reconciliation's metric_name)
+RECONCILED_METRICS: dict[str, tuple[str, ...]] = {
+    "core.fct_tickets": ("first_reply_minutes",),
+    "core.fct_survey_responses": ("nps_group",),
+}
+RECONCILIATION_CHECK_NAME = "reconciles_with_source"
+
+
+@dg.multi_asset_check(
+    specs=[
+        dg.AssetCheckSpec(
+            RECONCILIATION_CHECK_NAME,
+            asset=role_key(table),
+            additional_deps=[role_key(RECONCILIATION_TABLE)],
+            blocking=False,
+            description=(
+                f"How often {table}'s {', '.join(metrics)} differ from the values the source "
+                "tools exported, and by how much (warns on any difference)."
+            ),
+        )
+        for table, metrics in RECONCILED_METRICS.items()
+    ],
+    can_subset=True,
+    pool="warehouse",
+)
+def source_reconciliation(
+    context: dg.AssetCheckExecutionContext, cxmart: CxmartHome
+) -> Iterator[dg.AssetCheckResult]:
+    for check_key in context.selected_asset_check_keys:
+        table = ".".join(check_key.asset_key.path)
+        rows = read_reconciliation(cxmart.warehouse_path, RECONCILED_METRICS[table])
+        yield dg.AssetCheckResult(
+            asset_key=check_key.asset_key,
+            check_name=check_key.name,
+            passed=all(row.agrees for row in rows),
+            severity=dg.AssetCheckSeverity.WARN,
+            metadata=reconciliation_metadata(rows),
         )

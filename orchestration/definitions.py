@@ -6,7 +6,7 @@ import dagster as dg
 from dagster_dbt import DbtCliResource
 
 from orchestration.analytics_assets import driver_importance
-from orchestration.checks import role_table_suites
+from orchestration.checks import role_table_suites, source_reconciliation
 from orchestration.dbt_assets import DBT_EXECUTABLE, cxmart_dbt_models, dbt_project
 from orchestration.ingest_assets import ingest_landing_asset
 from orchestration.jobs import (
@@ -22,7 +22,7 @@ from orchestration.resources import CxmartHome
 
 defs = dg.Definitions(
     assets=[ingest_landing_asset, cxmart_dbt_models, driver_importance, serving_duckdb],
-    asset_checks=[role_table_suites],
+    asset_checks=[role_table_suites, source_reconciliation],
     jobs=[
         refresh_everything,
         refresh_followup_queue,

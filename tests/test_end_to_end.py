@@ -8,6 +8,7 @@ nothing twice, and that a failing check keeps the last good serving file.
 from __future__ import annotations
 
 import hashlib
+import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -243,6 +244,51 @@ def test_first_reply_minutes_reconcile_with_the_help_desk_export(world: World) -
     )[0]
     assert compared > 100
     assert differing == 0
+
+
+def test_reconciliation_checks_report_how_often_we_differ(world: World) -> None:
+    evaluations = {
+        evaluation.asset_check_key.to_user_string(): evaluation
+        for evaluation in world.first_run.get_asset_check_evaluations()
+    }
+    for key in (
+        "core/fct_tickets:reconciles_with_source",
+        "core/fct_survey_responses:reconciles_with_source",
+    ):
+        evaluation = evaluations[key]
+        assert evaluation.passed, key
+        assert evaluation.metadata["records_compared"].value > 100, key
+        assert evaluation.metadata["records_differing"].value == 0, key
+    published = world.query(
+        "select metric_name, records_compared > 0, records_differing"
+        " from core.metric_reconciliation order by all"
+    )
+    assert ("nps_group", True, 0) in published
+
+
+def test_a_silently_constant_metric_stops_publication(
+    world: World, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    home = tmp_path / "home"
+    shutil.copytree(world.home, home)
+    serving = paths.serving_path(home)
+    published = hashlib.sha256(serving.read_bytes()).hexdigest()
+    con = duckdb.connect(str(paths.warehouse_path(home)))
+    # a bug upstream turns every order into the same amount: plausible, in range, and wrong
+    con.execute("update raw.crm_orders set order_amount = 10")
+    con.close()
+    monkeypatch.setenv("CXMART_HOME", str(home))
+
+    result = refresh()
+
+    assert not result.success
+    failed_checks = {
+        evaluation.asset_check_key.to_user_string()
+        for evaluation in result.get_asset_check_evaluations()
+        if not evaluation.passed
+    }
+    assert "core/fct_orders:not_constant_fct_orders_order_amount" in failed_checks
+    assert hashlib.sha256(serving.read_bytes()).hexdigest() == published
 
 
 def _raw_counts_and_manifest(world: World) -> tuple[list[tuple], list[tuple]]:

@@ -56,6 +56,7 @@ invitation_monthly as (
     select
         {{ month_start('sent_at') }} as month_start,
         count(*) as invitations_sent,
+        sum(case when is_started then 1 else 0 end) as invitations_started,
         sum(case when is_completed then 1 else 0 end) as invitations_completed
     from invitations
     group by 1
@@ -206,6 +207,7 @@ joined as (
         coalesce(survey_monthly.ces_responses, 0) as ces_responses,
         survey_monthly.ces_mean,
         coalesce(invitation_monthly.invitations_sent, 0) as invitations_sent,
+        coalesce(invitation_monthly.invitations_started, 0) as invitations_started,
         coalesce(invitation_monthly.invitations_completed, 0) as invitations_completed,
         coalesce(service_monthly.tickets, 0) as tickets,
         service_monthly.first_response_median_minutes,
@@ -261,6 +263,9 @@ final as (
         invitations_completed,
         invitations_sent,
         {{ pct('invitations_completed', 'invitations_sent') }} as response_rate_pct,
+        invitations_started,
+        {{ pct('invitations_started', 'invitations_sent') }} as started_rate_pct,
+        {{ pct('invitations_completed', 'invitations_started') }} as completion_rate_pct,
         tickets,
         first_response_median_minutes,
         fcr_tickets,
