@@ -42,3 +42,32 @@
 {% macro is_low_sample(answers) -%}
     ({{ answers }} < {{ var('low_sample_threshold') }})
 {%- endmacro %}
+
+{#- A week-over-week (or month-over-month) change is significant at 95 % when it exceeds the
+    combined margin of error of both periods (two independent samples), and both periods have
+    enough answers for the normal approximation. Null when a period has no value. -#}
+{% macro is_change_significant(value, previous_value, margin, previous_margin, answers, previous_answers) -%}
+    case
+        when {{ value }} is not null and {{ previous_value }} is not null
+            then
+                not {{ is_low_sample(answers) }}
+                and not {{ is_low_sample(previous_answers) }}
+                and abs({{ value }} - {{ previous_value }})
+                > sqrt(power({{ margin }}, 2) + power({{ previous_margin }}, 2))
+    end
+{%- endmacro %}
+
+{#- 95 % margin of error of a percentage (normal approximation), in percentage points. -#}
+{% macro pct_margin_of_error(numerator, denominator) -%}
+    case
+        when {{ denominator }} > 0
+            then round(
+                100.0 * 1.96 * sqrt(
+                    (1.0 * {{ numerator }} / {{ denominator }})
+                    * (1 - 1.0 * {{ numerator }} / {{ denominator }})
+                    / {{ denominator }}
+                ),
+                2
+            )
+    end
+{%- endmacro %}

@@ -100,6 +100,7 @@ create table manager.touchpoint_performance as
 select
     ['delivery', 'checkout', 'support'][1 + i % 3] as touchpoint,
     ['web', 'store'][1 + i % 2] as channel,
+    'all' as team,
     date '2024-01-01' + ((i // 6) * 7)::integer as week_start,
     case when i % 5 = 0 then null else (i * 13) % 201 - 100 end as nps,
     i % 9 as nps_responses,
@@ -341,7 +342,7 @@ def test_bad_values_in_text_domains_are_sampled(tmp_path: Path) -> None:
             "manager.touchpoint_performance",
             "insert into manager.touchpoint_performance "
             "select * from manager.touchpoint_performance limit 1",
-            "touchpoint, channel, week_start",
+            "touchpoint, channel, team, week_start",
             2,
         ),
         (
