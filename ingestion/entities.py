@@ -113,6 +113,25 @@ ENTITIES: dict[str, Entity] = {
             ),
         ),
         Entity(
+            name="followup_outcomes",
+            family="crm",
+            key="outcome_ref",
+            fields=(
+                _f("outcome_ref", "varchar", "Id of the outcome record in the case tool.", True),
+                _f("case_ref", "varchar", "cxmart's case_id, as exported to the case tool.", True),
+                _f("outcome_at", "timestamp", "When the outcome was recorded (UTC).", True),
+                _f(
+                    "outcome_status",
+                    "varchar",
+                    "contacted (customer reached, loop closed), closed (closed without"
+                    " reaching the customer), attempted (tried, still open).",
+                    True,
+                ),
+                _f("agent_ref", "varchar", "Who worked the case."),
+                _f("outcome_note", "varchar", "What was done or agreed."),
+            ),
+        ),
+        Entity(
             name="survey_invitations",
             family="survey",
             key="invitation_ref",

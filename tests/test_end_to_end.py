@@ -11,6 +11,7 @@ import hashlib
 import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import dagster as dg
@@ -269,8 +270,7 @@ def test_reconciliation_checks_report_how_often_we_differ(world: World) -> None:
 def test_a_silently_constant_metric_stops_publication(
     world: World, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    home = tmp_path / "home"
-    shutil.copytree(world.home, home)
+    home = _copy_of(world, tmp_path)
     serving = paths.serving_path(home)
     published = hashlib.sha256(serving.read_bytes()).hexdigest()
     con = duckdb.connect(str(paths.warehouse_path(home)))
@@ -289,6 +289,83 @@ def test_a_silently_constant_metric_stops_publication(
     }
     assert "core/fct_orders:not_constant_fct_orders_order_amount" in failed_checks
     assert hashlib.sha256(serving.read_bytes()).hexdigest() == published
+
+
+def _copy_of(world: World, tmp_path: Path) -> Path:
+    """A private copy of the refreshed data home, for tests that change what was landed."""
+    home = tmp_path / "home"
+    shutil.copytree(world.home, home)
+    return home
+
+
+def test_outcomes_close_cases_which_stay_closed_and_recovery_is_measured(
+    world: World, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    home = _copy_of(world, tmp_path)
+    open_cases = world.query(
+        "select queue.case_id, customers.primary_customer_ref, queue.trigger_score"
+        " from frontline.followup_queue as queue"
+        " join core.dim_customers as customers using (customer_id)"
+        " where queue.reason = 'detractor' and queue.status = 'open'"
+        " and customers.primary_customer_ref is not null order by queue.case_id limit 2"
+    )
+    (contacted, contacted_ref, _), (closed, closed_ref, _) = open_cases
+    outcomes = paths.landing_dir(home) / "demo_followup_outcomes"
+    outcomes.mkdir(parents=True, exist_ok=True)
+    (outcomes / "followup_outcomes_1.csv").write_text(
+        "Outcome ID,Case ID,Recorded at,Outcome,Agent,Note\n"
+        f"o1,{contacted},{_hours_ago(3)},Attempted,maria,voicemail\n"
+        f"o2,{contacted},{_hours_ago(2)},Contacted,maria,refund agreed\n"
+        f"o3,{closed},{_hours_ago(2)},Closed,joao,duplicate account\n"
+    )
+    con = duckdb.connect(str(paths.warehouse_path(home)))
+    # after the calls, the contacted customer rates 10; the other one is unhappy again
+    con.execute(
+        "insert into raw.survey_responses (response_ref, customer_ref, submitted_at, nps_score,"
+        " is_finished, touchpoint, channel, _feed, _source_file, _file_sha256, _row_number,"
+        " _loaded_at) values"
+        " ('after-call-1', ?, now()::timestamp - interval 1 hour, 10, true, 'delivery', 'web',"
+        "  'demo_survey_responses', 'planted.csv', 'planted', 1, now()),"
+        " ('after-call-2', ?, now()::timestamp - interval 1 hour, 3, true, 'delivery', 'web',"
+        "  'demo_survey_responses', 'planted.csv', 'planted', 2, now())",
+        [contacted_ref, closed_ref],
+    )
+    con.close()
+    monkeypatch.setenv("CXMART_HOME", str(home))
+
+    assert refresh().success
+    serving = duckdb.connect(str(paths.serving_path(home)), read_only=True)
+    try:
+        cases = {
+            row[0]: row[1:]
+            for row in serving.execute(
+                "select case_id, status, closing_outcome, is_followup_sla_met, is_recovered,"
+                " next_rating_score from core.fct_followup_cases"
+            ).fetchall()
+        }
+        reopened = serving.execute(
+            "select count(*) from frontline.followup_queue as queue"
+            " join core.dim_customers as customers using (customer_id)"
+            " where customers.primary_customer_ref = ? and queue.reason = 'detractor'"
+            " and queue.status = 'open' and queue.case_id <> ?",
+            [closed_ref, closed],
+        ).fetchone()[0]
+        still_open = serving.execute(
+            "select count(*) from frontline.followup_queue where status = 'open'"
+        ).fetchone()[0]
+    finally:
+        serving.close()
+    assert cases[contacted][:2] == ("closed", "contacted")
+    assert cases[contacted][3:] == (True, 10)
+    assert cases[closed][:3] == ("closed", "closed", False)
+    assert reopened == 1, "new feedback after closure opens a new case"
+    before = world.query("select count(*) from frontline.followup_queue where status = 'open'")
+    assert still_open == before[0][0] - 2 + 1
+
+
+def _hours_ago(hours: int) -> str:
+    moment = datetime.now(UTC).replace(tzinfo=None) - timedelta(hours=hours)
+    return moment.strftime("%Y-%m-%d %H:%M:%S")
 
 
 def _raw_counts_and_manifest(world: World) -> tuple[list[tuple], list[tuple]]:

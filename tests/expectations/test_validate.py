@@ -93,6 +93,7 @@ select
     timestamp '2024-03-01 09:00:00' + i * interval 1 hour as opened_at,
     timestamp '2024-03-04 09:00:00' + i * interval 1 hour as due_at,
     i % 3 = 0 as is_overdue,
+    'customer_care' as owner_team,
     (i * 7) % 101 as priority_score,
     'open' as status
 from range(40) as numbers(i);
@@ -327,10 +328,9 @@ def test_bad_values_in_text_domains_are_sampled(tmp_path: Path) -> None:
         ),
         (
             "frontline.followup_queue",
-            "update frontline.followup_queue set customer_id = 'customer-0' "
-            "where case_id = 'case-4'",
-            "customer_id, reason",
-            2,
+            "update frontline.followup_queue set owner_team = null where case_id = 'case-4'",
+            "owner_team",
+            1,
         ),
         (
             "frontline.followup_queue",

@@ -1,134 +1,73 @@
--- The closed loop: one open case per customer and reason (METRICS.md), from feedback of the
--- last `followup_lookback_days`, due 48 business hours after the feedback was submitted.
--- Contact details only where the customer consented.
+-- The closed loop for frontline staff: every open case (one per customer and reason) and the
+-- cases closed in the last `followup_lookback_days`, with the owner team from the declared
+-- routing rules, a priority score and contact details only where the customer consented.
 with
 
-responses as (select * from {{ ref('fct_survey_responses') }}),
-
-tickets as (select * from {{ ref('fct_tickets') }}),
+cases as (select * from {{ ref('fct_followup_cases') }}),
 
 customers as (select * from {{ ref('dim_customers') }}),
 
-dates as (select * from {{ ref('dim_dates') }}),
+routing_rules as (select * from {{ ref('routing_rules') }}),
 
-triggers as (
+queued as (
 
-    select
-        customer_id, 'detractor' as reason, 'survey_response' as trigger_type,
-        response_id as trigger_id, submitted_at as triggered_at, nps_score as trigger_score,
-        comment as verbatim, primary_topic as topic, sentiment_label, touchpoint, channel
-    from responses
-    where is_detractor
-    union all
-    select
-        customer_id, 'low_csat', 'survey_response', response_id, submitted_at, csat_score,
-        comment, primary_topic, sentiment_label, touchpoint, channel
-    from responses
-    where csat_score <= 2
-    union all
-    select
-        customer_id, 'bad_ticket_rating', 'ticket', ticket_id, coalesce(solved_at, created_at),
-        null, subject, null, null, touchpoint, channel
-    from tickets
-    where satisfaction = 'bad'
-    union all
-    select
-        customer_id, 'repeat_complaint', 'ticket', ticket_id, created_at, null, subject,
-        null, null, touchpoint, channel
-    from tickets
-    where is_repeat_contact
-
-),
-
-recent_triggers as (
-
-    select
-        *,
-        row_number() over (
-            partition by customer_id, reason
-            order by triggered_at desc, trigger_id desc
-        ) as recency_rank,
-        count(*) over (partition by customer_id, reason) as trigger_count
-    from triggers
+    select * from cases
     where
-        customer_id is not null
-        and triggered_at >= {{ dbt.dateadd('day', -var('followup_lookback_days'), cx_now()) }}
-        and triggered_at <= {{ cx_now() }}
+        status = 'open'
+        or closed_at >= {{ dbt.dateadd('day', -var('followup_lookback_days'), cx_now()) }}
 
 ),
 
-cases as (
-
-    select * from recent_triggers
-    where recency_rank = 1
-
-),
-
--- 48 business hours = 6 business days of 8 working hours, counted on the business calendar
-due_dates as (
+routed as (
 
     select
-        cases.customer_id,
-        cases.reason,
-        min(due_day.date_day) as due_date
-    from cases
-    inner join dates as opened_day
-        on cast(cases.triggered_at as date) = opened_day.date_day
-    inner join dates as due_day
+        queued.case_id,
+        routing_rules.owner_team,
+        row_number() over (partition by queued.case_id order by routing_rules.rule_order) as rule_rank
+    from queued
+    left join customers
+        on queued.customer_id = customers.customer_id
+    inner join routing_rules
         on
-            due_day.business_day_number = opened_day.business_day_number
-            + {{ (var('followup_due_business_hours') / var('business_hours_per_day')) | round(0, 'ceil') | int }}
-            and due_day.is_business_day
-    group by cases.customer_id, cases.reason
-
-),
-
-scheduled as (
-
-    select
-        cases.*,
-        {{ dbt.dateadd(
-            'second',
-            dbt.datediff('cast(cast(cases.triggered_at as date) as ' ~ dbt.type_timestamp() ~ ')', 'cases.triggered_at', 'second'),
-            'cast(due_dates.due_date as ' ~ dbt.type_timestamp() ~ ')'
-        ) }} as due_at
-    from cases
-    inner join due_dates
-        on
-            cases.customer_id = due_dates.customer_id
-            and cases.reason = due_dates.reason
+            routing_rules.touchpoint in ('*', queued.touchpoint)
+            and routing_rules.channel in ('*', queued.channel)
+            and routing_rules.region in ('*', customers.region)
 
 ),
 
 final as (
 
     select
-        {{ dbt.hash("scheduled.customer_id || ':' || scheduled.reason") }} as case_id,
-        scheduled.customer_id,
-        scheduled.reason,
-        scheduled.trigger_type,
-        scheduled.trigger_id,
-        scheduled.trigger_score,
-        scheduled.trigger_count,
-        scheduled.verbatim,
-        scheduled.topic,
-        scheduled.sentiment_label,
-        scheduled.touchpoint,
-        scheduled.channel,
-        scheduled.triggered_at as opened_at,
-        scheduled.due_at,
-        scheduled.due_at < {{ cx_now() }} as is_overdue,
-        'open' as status,
+        queued.case_id,
+        queued.customer_id,
+        queued.reason,
+        queued.trigger_type,
+        queued.trigger_id,
+        queued.trigger_score,
+        queued.trigger_count,
+        queued.verbatim,
+        queued.topic,
+        queued.sentiment_label,
+        queued.touchpoint,
+        queued.channel,
+        coalesce(routed.owner_team, 'unrouted') as owner_team,
+        queued.opened_at,
+        queued.due_at,
+        queued.is_overdue,
+        queued.status,
+        queued.closed_at,
+        queued.closing_outcome,
+        queued.is_followup_sla_met,
         least(
             100,
-            case scheduled.reason
-                when 'detractor' then 40 + 5 * (6 - coalesce(scheduled.trigger_score, 6))
-                when 'low_csat' then 50 + 10 * (2 - coalesce(scheduled.trigger_score, 2))
+            case queued.reason
+                when 'detractor' then 40 + 5 * (6 - coalesce(queued.trigger_score, 6))
+                when 'low_csat' then 50 + 10 * (2 - coalesce(queued.trigger_score, 2))
                 when 'bad_ticket_rating' then 50
                 else 40
             end
             + case customers.value_tier when 'high' then 20 when 'medium' then 10 when 'low' then 5 else 0 end
-            + case when scheduled.due_at < {{ cx_now() }} then 10 else 0 end
+            + case when queued.is_overdue then 10 else 0 end
         ) as priority_score,
         customers.value_tier,
         customers.revenue_t12m as customer_revenue_t12m,
@@ -140,9 +79,11 @@ final as (
         end as contact_name,
         case when customers.has_contact_consent then customers.email end as contact_email,
         case when customers.has_contact_consent then customers.phone end as contact_phone
-    from scheduled
+    from queued
     inner join customers
-        on scheduled.customer_id = customers.customer_id
+        on queued.customer_id = customers.customer_id
+    left join routed
+        on queued.case_id = routed.case_id and routed.rule_rank = 1
 
 )
 
