@@ -10,7 +10,8 @@ time falls on the last day, timestamps shifted by +1 day and primary ids given a
 suffix, written as `<feed>_<end + 1>.<ext>` in the feed's own format. Foreign keys to
 customers stay as they are (the new day's orders, calls and tickets belong to existing
 customers); a replayed response points to its replayed invitation, so the day's invitation
-file also carries the invitations its responses answer. The volumes are a real day's
+file also carries the invitations its responses answer, and the day's ticket events are the
+histories of the day's tickets. The volumes are a real day's
 volumes, and `ingestion/demo.py` stays untouched.
 """
 
@@ -61,6 +62,7 @@ DAY_REPLAYS: dict[str, DayReplay] = {
         ("Created at", "First reply at", "Solved at", "Updated at"),
         ("Id",),
     ),
+    "demo_ticket_events": DayReplay("Created at", ISO, ("Created at",), ("Audit ID", "Ticket ID")),
     "demo_survey_invitations": DayReplay("SentDate", ISO, ("SentDate",), ("InviteId",)),
     "demo_survey_responses": DayReplay(
         "RecordedDate",
@@ -190,6 +192,11 @@ def write_next_day(landing: Path, target: Path, end_date: date) -> dict[str, int
             "from demo_survey_invitations where "
             f"{_in_day(invitations, day_start, day_end)} "
             'or "InviteId" in (select "InviteId" from demo_survey_responses_day)'
+        )
+        # a replayed ticket's history travels with it, and only a replayed ticket's
+        con.execute(
+            "create or replace temp view demo_ticket_events_day as from demo_ticket_events "
+            'where "Ticket ID" in (select "Id" from demo_support_tickets_day)'
         )
         for feed, extension in demo.FEEDS.items():
             replay = DAY_REPLAYS[feed]

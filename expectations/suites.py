@@ -77,6 +77,9 @@ RAW_REQUIRED_LINEAGE: tuple[str, ...] = tuple(
 
 TICKET_SATISFACTION_VALUES: tuple[str, ...] = ("good", "bad", "offered", "unoffered")
 TICKET_PRIORITY_VALUES: tuple[str, ...] = ("low", "normal", "high", "urgent")
+TICKET_STATUS_VALUES: tuple[str, ...] = ("new", "open", "pending", "hold", "solved", "closed")
+TICKET_EVENT_TYPES: tuple[str, ...] = ("created", "comment", "status_change")
+TICKET_EVENT_AUTHOR_ROLES: tuple[str, ...] = ("end_user", "agent", "system")
 
 # Value domains per raw table. Scales are the widest the product accepts; each feed's own
 # declared scale is enforced (and violations quarantined) at ingestion.
@@ -93,6 +96,14 @@ RAW_DOMAIN_CHECKS: dict[str, tuple[Check, ...]] = {
         Between("reply_count", min_value=0),
         InSet("satisfaction", TICKET_SATISFACTION_VALUES),
         InSet("priority", TICKET_PRIORITY_VALUES),
+    ),
+    # Event metrics (int_ticket_events_summarized) only recognise these words: a status or role
+    # the feed did not map onto them would silently drop out of first response and reopens.
+    "ticket_events": (
+        InSet("event_type", TICKET_EVENT_TYPES),
+        InSet("author_role", TICKET_EVENT_AUTHOR_ROLES),
+        InSet("status_from", TICKET_STATUS_VALUES),
+        InSet("status_to", TICKET_STATUS_VALUES),
     ),
     "calls": (
         Between("wait_seconds", min_value=0),

@@ -75,6 +75,7 @@ FEEDS: dict[str, str] = {
     "demo_survey_invitations": "csv",
     "demo_survey_responses": "csv",
     "demo_support_tickets": "csv",
+    "demo_ticket_events": "csv",
     "demo_calls": "csv",
     "demo_web_sessions": "ndjson",
 }
@@ -178,6 +179,40 @@ TICKET_GROUPS: dict[str, str] = {
     "billing": "Billing",
     "returns": "Returns",
 }
+TICKET_VIA: tuple[str, ...] = ("Email", "Web form", "Chat", "Phone call (incoming)", "Twitter")
+# Ticket histories (the ticket-event export) exist for chat tickets and for phone tickets,
+# which agents open on the caller's behalf with a public follow-up comment.
+CHAT_VIA = "Chat"
+PHONE_VIA = "Phone call (incoming)"
+CHAT_BURST_SHARES: tuple[float, ...] = (0.5, 0.3, 0.2)  # 1, 2 or 3 agent messages per chat reply
+CHAT_BURST_SECONDS = 15
+INTERNAL_NOTE_SHARE = 0.4  # customer-created tickets with an internal note before the reply
+CALLBACK_COMMENT_SHARE = 0.5  # unanswered phone follow-ups the customer wrote back to
+MIN_STEP_SECONDS = 60  # between two moments of one ticket's history
+CLOSE_AFTER_SECONDS = 4 * 86_400  # solved tickets close 4 days later (the export's "Closed")
+# One audit = one moment of one ticket, holding one or more events:
+# (event type, author role, public flag, previous status, new status). Creation kinds come
+# first: in a tie (a reply in the creation's second) the creation sorts first.
+TICKET_AUDITS: dict[str, tuple[tuple[str, str, str, str, str], ...]] = {
+    "create_by_customer": (
+        ("Create", "end-user", "", "", "new"),
+        ("Comment", "end-user", "true", "", ""),
+    ),
+    "create_by_agent": (("Create", "agent", "", "", "new"), ("Comment", "agent", "true", "", "")),
+    "note": (("Comment", "agent", "false", "", ""),),
+    "customer": (("Comment", "end-user", "true", "", ""),),
+    "first_reply": (("Comment", "agent", "true", "", ""), ("Change", "agent", "", "new", "open")),
+    "reply": (("Comment", "agent", "true", "", ""),),
+    "solve": (("Change", "agent", "", "open", "solved"),),
+    "reopen": (
+        ("Comment", "end-user", "true", "", ""),
+        ("Change", "end-user", "", "solved", "open"),
+    ),
+    "close": (("Change", "system", "", "solved", "closed"),),
+    "to_open": (("Change", "agent", "", "new", "open"),),
+    "to_pending": (("Change", "agent", "", "open", "pending"),),
+}
+AUDIT_KIND: dict[str, int] = {kind: code for code, kind in enumerate(TICKET_AUDITS)}
 TICKET_SUBJECTS: dict[str, tuple[str, ...]] = {
     "onboarding": ("Can't activate my account", "Welcome email never arrived"),
     "checkout": ("Card declined at checkout", 'Promo code "SPRING10" not accepted'),
@@ -300,6 +335,11 @@ class DemoTruths:
     quarantine_rows: Mapping[str, int]  # feed -> rows ingestion must quarantine
     bad_nps_rows: int  # responses with NPS 11 or -1 (quarantined by scales.nps_score)
     bad_ticket_rows: int  # tickets whose "Created at" cannot be parsed
+    # ticket histories (demo_ticket_events): chat and phone tickets, the bad one excepted;
+    # first reply, last solve, reopens and replies agree with the summary export
+    ticket_histories: int  # tickets with an event history
+    agent_created_tickets: int  # ... opened by an agent with a public comment (phone follow-up)
+    noted_tickets: int  # ... with an internal note before the first public reply
     driver_rating_rows: int  # non-empty driver cells of loadable responses (long rows)
     # survey headline
     invitations: int
@@ -401,6 +441,8 @@ def generate_demo_world(
     orders = _events(world, "orders", persons, records, per_person=5.2, days=730)
     calls = _events(world, "calls", persons, records, per_person=1.5, days=365)
     tickets = _events(world, "tickets", persons, records, per_person=1.15, days=365)
+    ticket_columns = _ticket_columns(world, tickets)
+    histories = _ticket_histories(world, ticket_columns)
     sessions = _events(world, "web_sessions", persons, records, per_person=4.6, days=365)
     call_columns = _call_columns(world, calls)
     invitations = _invitations(world, persons, records, calls, call_columns)
@@ -416,7 +458,10 @@ def generate_demo_world(
             "demo_crm_orders": _write_orders(con, world, orders, paths["demo_crm_orders"]),
             "demo_calls": _write_calls(con, world, calls, call_columns, paths["demo_calls"]),
             "demo_support_tickets": _write_tickets(
-                con, world, tickets, paths["demo_support_tickets"]
+                con, world, ticket_columns, paths["demo_support_tickets"]
+            ),
+            "demo_ticket_events": _write_ticket_events(
+                con, world, histories, ticket_columns, paths["demo_ticket_events"]
             ),
             "demo_web_sessions": _write_sessions(con, world, sessions, paths["demo_web_sessions"]),
             "demo_survey_invitations": _write_invitations(
@@ -439,6 +484,7 @@ def generate_demo_world(
         responses,
         calls,
         call_columns,
+        histories,
         counts,
         {feed: path.relative_to(landing) for feed, path in paths.items()},
     )
@@ -1037,9 +1083,8 @@ def _write_calls(
     return n
 
 
-def _write_tickets(
-    con: duckdb.DuckDBPyConnection, world: _World, tickets: _Events, path: Path
-) -> int:
+def _ticket_columns(world: _World, tickets: _Events) -> dict[str, np.ndarray]:
+    """What the help desk knows of each ticket: the summary export's fields, in UTC seconds."""
     rng = world.rng("ticket_columns")
     n = tickets.at.size
     touchpoint = rng.choice(len(TOUCHPOINTS), size=n, p=(0.08, 0.12, 0.32, 0.2, 0.14, 0.14))
@@ -1072,16 +1117,49 @@ def _write_tickets(
     subjects = _pick_from(
         [TICKET_SUBJECTS[t] for t in TOUCHPOINTS], touchpoint, rng.integers(0, 6, size=n)
     )
-    offset = _utc_offsets(created.min() if n else world.as_of, world.as_of + DAY, TICKET_TIMEZONE)
     bad_created = np.zeros(n, dtype=bool)
     if n:
         bad_created[rng.integers(0, n)] = True
+    return {
+        "record": tickets.record,
+        "touchpoint": touchpoint,
+        "priority": priority,
+        "created": created,
+        "first_reply": first_reply,
+        "replied": replied,
+        "solved_at": solved_at,
+        "solved": solved,
+        "reopens": reopens,
+        "status": status,
+        "satisfaction": satisfaction,
+        "subject": subjects,
+        "bad_created": bad_created,
+        "via": rng.choice(np.array(TICKET_VIA), size=n, p=(0.4, 0.25, 0.2, 0.1, 0.05)),
+        "replies": np.where(replied, 1 + rng.poisson(1.2, size=n) + reopens, 0),
+        "known": rng.random(n) < 0.5,
+        "with_phone": rng.random(n) < 0.2,
+        "email_noise": rng.choice(len(EMAIL_NOISE_SHARES), size=n, p=EMAIL_NOISE_SHARES),
+        "phone_format": rng.integers(0, PHONE_FORMATS, size=n),
+    }
+
+
+def _write_tickets(
+    con: duckdb.DuckDBPyConnection, world: _World, columns: dict[str, np.ndarray], path: Path
+) -> int:
+    n = columns["created"].size
+    created, first_reply, solved_at = (
+        columns["created"],
+        columns["first_reply"],
+        columns["solved_at"],
+    )
+    replied, solved = columns["replied"], columns["solved"]
+    offset = _ticket_offsets(world, created)
     _register(
         con,
         "tickets",
         {
             "row_id": np.arange(n),
-            "record_id": tickets.record,
+            "record_id": columns["record"],
             "created_local": _to_local(created, offset),
             "first_reply_local": np.where(replied, _to_local(first_reply, offset), -1),
             "solved_local": np.where(solved, _to_local(solved_at, offset), -1),
@@ -1089,24 +1167,25 @@ def _write_tickets(
                 np.where(solved, solved_at, np.where(replied, first_reply, created)), offset
             ),
             "first_reply_minutes": np.where(replied, (first_reply - created) // 60, -1),
-            "bad_created": bad_created,
-            "status": status,
-            "priority": np.array(["Low", "Normal", "High", "Urgent"])[priority],
-            "via": rng.choice(
-                np.array(["Email", "Web form", "Chat", "Phone call (incoming)", "Twitter"]),
-                size=n,
-                p=(0.4, 0.25, 0.2, 0.1, 0.05),
-            ),
-            "grp": np.array([TICKET_GROUPS[t] for t in TOUCHPOINTS])[touchpoint],
-            "touchpoint": np.char.add("tp_", np.array(TOUCHPOINTS)[touchpoint]),
-            "subject": subjects,
-            "satisfaction": satisfaction,
-            "reopens": reopens,
-            "replies": np.where(replied, 1 + rng.poisson(1.2, size=n) + reopens, 0),
-            "known": rng.random(n) < 0.5,
-            "with_phone": rng.random(n) < 0.2,
-            "email_noise": rng.choice(len(EMAIL_NOISE_SHARES), size=n, p=EMAIL_NOISE_SHARES),
-            "phone_format": rng.integers(0, PHONE_FORMATS, size=n),
+            "bad_created": columns["bad_created"],
+            "status": columns["status"],
+            "priority": np.array(["Low", "Normal", "High", "Urgent"])[columns["priority"]],
+            "via": columns["via"],
+            "grp": np.array([TICKET_GROUPS[t] for t in TOUCHPOINTS])[columns["touchpoint"]],
+            "touchpoint": np.char.add("tp_", np.array(TOUCHPOINTS)[columns["touchpoint"]]),
+            **{
+                key: columns[key]
+                for key in (
+                    "subject",
+                    "satisfaction",
+                    "reopens",
+                    "replies",
+                    "known",
+                    "with_phone",
+                    "email_noise",
+                    "phone_format",
+                )
+            },
         },
     )
     _copy(
@@ -1146,6 +1225,233 @@ def _write_tickets(
         ],
     )
     return n
+
+
+@dataclass
+class _TicketHistories:
+    """The ticket-event export's audits (sorted by time) and which tickets have a history."""
+
+    ticket: np.ndarray  # per audit: ticket row
+    at: np.ndarray  # per audit: UTC epoch seconds
+    kind: np.ndarray  # per audit: AUDIT_KIND code
+    has_history: np.ndarray  # per ticket
+    agent_created: np.ndarray  # per ticket: opened by an agent with a public comment
+    noted: np.ndarray  # per ticket: an internal note before the first reply
+
+
+def _ticket_histories(world: _World, columns: dict[str, np.ndarray]) -> _TicketHistories:
+    """Event histories telling the same story as the summary export, second for second.
+
+    Same creation, first reply, last solve, reopens and replies (a chat reply may be a burst
+    of agent messages, one reply for the help desk). The moments after the first reply are
+    spread evenly up to the last solve; a ticket whose history does not fit (moments closer
+    than MIN_STEP_SECONDS) or touches the repeated hour when New York clocks fall back (its
+    local times could not be ordered) gets no history.
+    """
+    rng = world.rng("ticket_histories")
+    created, first_reply, solved_at, replied, solved, reopens, status = (
+        columns[key]
+        for key in ("created", "first_reply", "solved_at", "replied", "solved", "reopens", "status")
+    )
+    n = created.size
+    chat, phone = columns["via"] == CHAT_VIA, columns["via"] == PHONE_VIA
+    reply_gap = first_reply - created
+    agent_created = phone & (~replied | (reply_gap >= 2 * MIN_STEP_SECONDS))
+    noted = ~agent_created & replied & (reply_gap >= 2) & (rng.random(n) < INTERNAL_NOTE_SHARE)
+    callback = agent_created & ~replied & (rng.random(n) < CALLBACK_COMMENT_SHARE)
+    exchanges = np.where(replied, columns["replies"] - 1 - reopens, 0)
+    later_steps = np.where(
+        replied, 2 * exchanges + np.where(solved, 1 + 3 * reopens, status == "Pending"), 0
+    )
+    later_end = np.where(solved, solved_at, np.minimum(world.as_of - 1, first_reply + 2 * DAY))
+    idle_steps = np.where(replied, 0, callback.astype(np.int64) + (status == "Open"))
+    idle_end = np.minimum(world.as_of - 1, created + 2 * DAY)
+    fits = np.where(
+        replied,
+        (world.as_of - first_reply > MIN_STEP_SECONDS)
+        & (later_end - first_reply >= MIN_STEP_SECONDS * later_steps),
+        idle_end - created >= MIN_STEP_SECONDS * idle_steps,
+    )
+    has_history = (chat | agent_created) & ~columns["bad_created"] & fits
+    kept = np.flatnonzero(has_history)
+    before_reply = kept[replied[kept] & (noted[kept] | agent_created[kept])]
+    answered = kept[replied[kept]]
+    closed = kept[status[kept] == "Closed"]
+    later = _spread(kept, later_steps, first_reply, later_end)
+    idle = _spread(kept, idle_steps, created, idle_end)
+    parts = [
+        _moments(
+            kept,
+            np.where(
+                agent_created[kept], AUDIT_KIND["create_by_agent"], AUDIT_KIND["create_by_customer"]
+            ),
+            created[kept],
+        ),
+        _moments(
+            before_reply,
+            np.where(noted[before_reply], AUDIT_KIND["note"], AUDIT_KIND["customer"]),
+            created[before_reply]
+            + 1
+            + (rng.random(before_reply.size) * (reply_gap[before_reply] - 2)).astype(np.int64),
+        ),
+        _moments(answered, AUDIT_KIND["first_reply"], first_reply[answered]),
+        _moments(later[0], _later_kinds(later[1], exchanges[later[0]], solved[later[0]]), later[2]),
+        # no reply: the customer's callback comment, then the agent opening the ticket
+        _moments(
+            idle[0],
+            np.where(
+                callback[idle[0]] & (idle[1] == 1), AUDIT_KIND["customer"], AUDIT_KIND["to_open"]
+            ),
+            idle[2],
+        ),
+        _moments(closed, AUDIT_KIND["close"], solved_at[closed] + CLOSE_AFTER_SECONDS),
+    ]
+    ticket, kind, at = (np.concatenate([part[k] for part in parts]) for k in range(3))
+    ticket, kind, at = _chat_bursts(rng, ticket, kind, at, chat)
+    ambiguous = np.unique(ticket[_in_repeated_hour(at, _ticket_offsets(world, created))])
+    has_history[ambiguous] = False
+    keep = has_history[ticket]
+    order = np.lexsort((kind[keep], ticket[keep], at[keep]))
+    return _TicketHistories(
+        ticket=ticket[keep][order],
+        at=at[keep][order],
+        kind=kind[keep][order],
+        has_history=has_history,
+        agent_created=agent_created & has_history,
+        noted=noted & has_history,
+    )
+
+
+def _moments(
+    tickets: np.ndarray, kind: np.ndarray | int, at: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Audits as (ticket, kind, time) arrays of one length."""
+    return tickets, np.broadcast_to(kind, tickets.shape), at
+
+
+def _steps(tickets: np.ndarray, steps: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per ticket 1..steps[ticket]: (ticket, step number) with one row per step."""
+    counts = steps[tickets]
+    ticket = np.repeat(tickets, counts)
+    step = np.arange(ticket.size) - np.repeat(np.cumsum(counts) - counts, counts) + 1
+    return ticket, step
+
+
+def _spread(
+    tickets: np.ndarray, steps: np.ndarray, start: np.ndarray, end: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(ticket, step, time): each ticket's steps evenly after `start`, the last one at `end`."""
+    ticket, step = _steps(tickets, steps)
+    begin = start[ticket]
+    return ticket, step, begin + (end[ticket] - begin) * step // steps[ticket]
+
+
+def _later_kinds(step: np.ndarray, exchanges: np.ndarray, solved: np.ndarray) -> np.ndarray:
+    """After the first reply: (customer, reply) exchanges, then solve (reopen, reply, solve)*,
+    or, unsolved, the agent setting the ticket pending."""
+    conversing = step <= 2 * exchanges
+    after = (step - 2 * exchanges - 1) % 3  # 0 solve, 1 reopen, 2 reply
+    return np.select(
+        [conversing & (step % 2 == 1), conversing, ~solved, after == 0, after == 1],
+        [
+            AUDIT_KIND["customer"],
+            AUDIT_KIND["reply"],
+            AUDIT_KIND["to_pending"],
+            AUDIT_KIND["solve"],
+            AUDIT_KIND["reopen"],
+        ],
+        AUDIT_KIND["reply"],
+    )
+
+
+def _chat_bursts(
+    rng: np.random.Generator,
+    ticket: np.ndarray,
+    kind: np.ndarray,
+    at: np.ndarray,
+    chat: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Chat replies come as 1-3 agent messages in a row, CHAT_BURST_SECONDS apart."""
+    replies = np.flatnonzero(
+        chat[ticket] & np.isin(kind, (AUDIT_KIND["first_reply"], AUDIT_KIND["reply"]))
+    )
+    extra = rng.choice(len(CHAT_BURST_SHARES), size=replies.size, p=CHAT_BURST_SHARES)
+    source, number = _steps(np.arange(replies.size), extra)
+    origin = replies[source]
+    return (
+        np.concatenate([ticket, ticket[origin]]),
+        np.concatenate([kind, np.full(origin.size, AUDIT_KIND["reply"])]),
+        np.concatenate([at, at[origin] + CHAT_BURST_SECONDS * number]),
+    )
+
+
+def _in_repeated_hour(utc: np.ndarray, offsets: tuple[int, np.ndarray]) -> np.ndarray:
+    """Instants whose local wall-clock hour occurs twice (clocks falling back)."""
+    first_hour, table = offsets
+    hour = np.clip(utc // HOUR - first_hour, 0, table.size - 1)
+    before = table[np.clip(hour - 1, 0, table.size - 1)]
+    after = table[np.clip(hour + 1, 0, table.size - 1)]
+    return (after < table[hour]) | (table[hour] < before)
+
+
+def _write_ticket_events(
+    con: duckdb.DuckDBPyConnection,
+    world: _World,
+    histories: _TicketHistories,
+    columns: dict[str, np.ndarray],
+    path: Path,
+) -> int:
+    """A Zendesk-like "ticket audits" export: one row per audit event, New York local time."""
+    audits = np.array([len(events) for events in TICKET_AUDITS.values()])[histories.kind]
+    audit, event = _steps(np.arange(audits.size), audits)
+    kind = histories.kind[audit]
+    width = int(audits.max()) if audits.size else 1
+    template = np.array(
+        [[events[k % len(events)] for k in range(width)] for events in TICKET_AUDITS.values()]
+    )  # kind × event × (type, author, public, from, to)
+    fields = template[kind, event - 1]
+    ticket = histories.ticket[audit]
+    offset = _ticket_offsets(world, columns["created"])
+    _register(
+        con,
+        "ticket_events",
+        {
+            "row_id": np.arange(audit.size),
+            "audit_id": 90_000_001 + audit,
+            "event_number": event,
+            "ticket_id": 40_001 + ticket,
+            "at_local": _to_local(histories.at[audit], offset),
+            **{
+                name: fields[:, position]
+                for position, name in enumerate(("type", "author", "public", "before", "after"))
+            },
+            "via": columns["via"][ticket],
+        },
+    )
+    _copy(
+        con,
+        path,
+        "ticket_events",
+        [
+            ("Audit ID", "audit_id"),
+            ("Event #", "event_number"),
+            ("Ticket ID", "ticket_id"),
+            ("Created at", _timestamp("at_local")),
+            ("Author role", "author"),
+            ("Event type", "type"),
+            ("Public", "nullif(public, '')"),
+            ("Field", "case when type <> 'Comment' then 'status' end"),
+            ("Previous value", "nullif(before, '')"),
+            ("Value", "nullif(after, '')"),
+            ("Via", "via"),
+        ],
+    )
+    return int(audit.size)
+
+
+def _ticket_offsets(world: _World, created: np.ndarray) -> tuple[int, np.ndarray]:
+    start = int(created.min()) if created.size else world.as_of
+    return _utc_offsets(start, world.as_of + DAY, TICKET_TIMEZONE)
 
 
 def _write_sessions(
@@ -1340,6 +1646,7 @@ def _truths(
     responses: dict[str, np.ndarray],
     calls: _Events,
     call_columns: dict[str, np.ndarray],
+    histories: _TicketHistories,
     counts: dict[str, int],
     files: dict[str, Path],
 ) -> DemoTruths:
@@ -1397,6 +1704,9 @@ def _truths(
         quarantine_rows={"demo_support_tickets": bad_tickets, "demo_survey_responses": bad_nps},
         bad_nps_rows=bad_nps,
         bad_ticket_rows=bad_tickets,
+        ticket_histories=int(histories.has_history.sum()),
+        agent_created_tickets=int(histories.agent_created.sum()),
+        noted_tickets=int(histories.noted.sum()),
         driver_rating_rows=int((ratings[loadable] > 0).sum()),
         invitations=n_invitations,
         responses=int(loadable.sum()),

@@ -217,6 +217,23 @@ ENTITIES: dict[str, Entity] = {
             ),
         ),
         Entity(
+            name="ticket_events",
+            family="channel",
+            key="event_ref",
+            fields=(
+                _f("event_ref", "varchar", "Audit event, activity or chat message id.", True),
+                _f("ticket_ref", "varchar", "Ticket the event belongs to.", True),
+                _f("ticket_feed", "varchar", "Feed of the summary tickets; empty: this feed."),
+                _f("event_at", "timestamp", "When the event happened (UTC).", True),
+                _f("event_type", "varchar", "created, comment, status_change.", True),
+                _f("author_role", "varchar", "end_user, agent, system."),
+                _f("is_public", "boolean", "Customer-visible (false: internal note); empty: true."),
+                _f("status_from", "varchar", "Status before a status change."),
+                _f("status_to", "varchar", "Status after a status change (or at creation)."),
+                _f("channel", "varchar", "email, chat, web, phone, social."),
+            ),
+        ),
+        Entity(
             name="calls",
             family="channel",
             key="call_ref",

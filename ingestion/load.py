@@ -731,7 +731,8 @@ def _unmapped_columns(feed: Feed, found_columns: list[str]) -> list[str]:
     """Columns of the file no declaration maps: schema drift, kept in `_extra`."""
     if feed.format == "ndjson":
         return []
-    mapped = set(feed.columns.values())
+    # every column of a composite id is mapped, not only the first (`columns` holds that one)
+    mapped = set(feed.columns.values()).union(*feed.key_parts.values())
     if feed.drivers is not None:
         mapped |= set(feed.drivers.columns.values())
     return [column for column in found_columns if column not in mapped]

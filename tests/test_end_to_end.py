@@ -368,6 +368,45 @@ def _hours_ago(hours: int) -> str:
     return moment.strftime("%Y-%m-%d %H:%M:%S")
 
 
+def test_ticket_metrics_come_from_the_event_histories(world: World) -> None:
+    histories, agent_created = world.query(
+        "select count(is_agent_created), count(*) filter (where is_agent_created)"
+        " from core.fct_tickets where ticket_source = 'helpdesk'"
+    )[0]
+    assert (histories, agent_created) == (
+        world.truths.ticket_histories,
+        world.truths.agent_created_tickets,
+    )
+    # the histories tell the summary export's story: same first reply, last solve, reopens, replies
+    disagreements = world.query(
+        "select count(*) from intermediate.int_ticket_events_summarized as events"
+        " join staging.stg_service__tickets as summary using (ticket_id)"
+        " where events.first_response_at is distinct from summary.first_response_at"
+        " or events.solved_at is distinct from summary.solved_at"
+        " or events.reopen_count <> summary.reopen_count"
+        " or events.reply_count <> summary.reply_count",
+        file=world.warehouse,
+    )[0][0]
+    assert disagreements == 0
+    # an internal note before the first reply is no response
+    noted, answered_after_note = world.query(
+        "with notes as ("
+        "  select 'demo_support_tickets:' || ticket_ref as ticket_id, min(event_at) as noted_at"
+        "  from raw.ticket_events where event_type = 'comment' and not is_public group by all)"
+        " select count(*), count(*) filter (where tickets.first_response_at > notes.noted_at)"
+        " from notes join core.fct_tickets as tickets using (ticket_id)",
+        file=world.warehouse,
+    )[0]
+    assert noted == answered_after_note == world.truths.noted_tickets > 0
+    # a phone follow-up's own public comment is no response: the answer to the customer is
+    answered, silent, opening_counted = world.query(
+        "select count(first_response_at), count(*) - count(first_response_at),"
+        " count(*) filter (where first_response_at = created_at or first_response_minutes = 0)"
+        " from core.fct_tickets where is_agent_created"
+    )[0]
+    assert answered > 0 and silent > 0 and opening_counted == 0
+
+
 def _raw_counts_and_manifest(world: World) -> tuple[list[tuple], list[tuple]]:
     counts = world.query(
         "select table_name, estimated_size from duckdb_tables()"

@@ -8,7 +8,7 @@ email, then normalized phone. One test runs the real loader over the files.
 from __future__ import annotations
 
 import json
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -469,6 +469,99 @@ def test_ticket_times_are_new_york_local_and_match_the_tools_first_reply_minutes
     assert (
         _scalar(con, """select count(*) from demo_support_tickets where "Solved at" is null""") > 0
     )
+
+
+def test_ticket_histories_tell_the_summary_exports_story(
+    con: duckdb.DuckDBPyConnection, world: tuple[Path, DemoTruths]
+) -> None:
+    truths = world[1]
+    con.execute(
+        f"""
+        create or replace temp table histories as
+        with events as (
+            select
+                "Ticket ID" as id,
+                strptime("Created at", '{TS}') as event_at,
+                row_number() over (order by cast("Audit ID" as bigint), "Event #") as position,
+                "Author role" as author,
+                "Event type" as kind,
+                "Public" as public,
+                "Previous value" as before,
+                "Value" as after,
+                "Via" as via
+            from demo_ticket_events
+        ),
+        messages as (
+            select
+                *,
+                count(*) filter (author = 'end-user') over (partition by id order by position)
+                    as customer_messages,
+                lag(author) over (partition by id order by position) as previous_author
+            from events
+            where kind = 'Comment' and public = 'true'
+        ),
+        answers as (
+            select
+                id,
+                min(event_at) filter (author = 'agent' and customer_messages > 0) as first_reply,
+                count(*) filter (author = 'agent' and previous_author = 'end-user') as replies,
+                bool_or(author = 'agent' and previous_author = 'agent') as has_burst
+            from messages
+            group by id
+        )
+        select
+            id,
+            min(event_at) filter (kind = 'Create') as created,
+            bool_or(kind = 'Create' and author = 'agent') as agent_created,
+            bool_or(kind = 'Comment' and public = 'false') as noted,
+            max(event_at) filter (kind = 'Change' and after = 'solved') as solved,
+            count(*) filter (kind = 'Change' and before = 'solved' and after = 'open') as reopens,
+            max(timezone('UTC', timezone('America/New_York', event_at))) as latest_utc,
+            any_value(via) as via,
+            any_value(answers.first_reply) as first_reply,
+            coalesce(any_value(answers.replies), 0) as replies,
+            coalesce(any_value(answers.has_burst), false) as has_burst
+        from events
+        left join answers using (id)
+        group by id
+        """
+    )
+    disagreements = con.execute(
+        f"""
+        select
+            count(*),
+            count(*) filter (strftime(created, '{TS}') is distinct from tickets."Created at"),
+            count(*) filter (first_reply is distinct from strptime("First reply at", '{TS}')),
+            count(*) filter (solved is distinct from strptime("Solved at", '{TS}')),
+            count(*) filter (histories.reopens <> cast(tickets.reopens as integer)),
+            count(*) filter (histories.replies <> cast(tickets.replies as integer))
+        from histories
+        join demo_support_tickets as tickets on histories.id = tickets."Id"
+        """
+    ).fetchone()
+    assert disagreements == (truths.ticket_histories, 0, 0, 0, 0, 0)
+    assert _scalar(con, "select count(*) from histories") == truths.ticket_histories > 100
+    assert _scalar(con, "select count(*) filter (agent_created) from histories") == (
+        truths.agent_created_tickets
+    )
+    assert _scalar(con, "select count(*) filter (noted) from histories") == truths.noted_tickets
+    latest = _scalar(con, "select max(latest_utc) from histories")
+    assert latest < datetime.fromisoformat(truths.as_of)
+    vias = con.execute(
+        "select agent_created, list(distinct via order by via) from histories group by all"
+    ).fetchall()
+    assert sorted(vias) == [(False, ["Chat"]), (True, ["Phone call (incoming)"])]
+    # every case the event metrics must handle is in the world
+    variety = con.execute(
+        """select
+            count(*) filter (agent_created and first_reply is not null),
+            count(*) filter (agent_created and first_reply is null),
+            count(*) filter (noted),
+            count(*) filter (has_burst),
+            count(*) filter (reopens > 0)
+        from histories"""
+    ).fetchone()
+    assert variety is not None and min(variety) > 0, variety
 
 
 def test_free_text_and_codes_survive_csv_quoting(con: duckdb.DuckDBPyConnection) -> None:

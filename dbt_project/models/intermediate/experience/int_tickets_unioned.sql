@@ -5,6 +5,29 @@ helpdesk_tickets as (select * from {{ ref('stg_service__tickets') }}),
 
 conversation_tickets as (select * from {{ ref('int_conversation_tickets') }}),
 
+ticket_event_metrics as (select * from {{ ref('int_ticket_events_summarized') }}),
+
+-- A help-desk ticket with an event history takes its service metrics from the events, not
+-- from the summary export: the history of the same feed and ticket_ref.
+helpdesk_tickets_with_events as (
+
+    select
+        helpdesk_tickets.*,
+        ticket_event_metrics.ticket_id is not null as has_event_history,
+        ticket_event_metrics.first_response_at as event_first_response_at,
+        ticket_event_metrics.first_solved_at as event_first_solved_at,
+        ticket_event_metrics.solved_at as event_solved_at,
+        ticket_event_metrics.reopen_count as event_reopen_count,
+        ticket_event_metrics.reply_count as event_reply_count,
+        ticket_event_metrics.is_agent_created as event_is_agent_created
+    from helpdesk_tickets
+    left join ticket_event_metrics
+        on
+            helpdesk_tickets.feed = ticket_event_metrics.feed
+            and helpdesk_tickets.ticket_ref = ticket_event_metrics.ticket_ref
+
+),
+
 unioned as (
 
     select
@@ -17,10 +40,13 @@ unioned as (
         phone_e164,
         cast(null as {{ dbt.type_string() }}) as social_handle,
         created_at,
-        first_response_at,
-        solved_at,
-        reopen_count,
-        reply_count,
+        case when has_event_history then event_first_response_at else first_response_at end
+            as first_response_at,
+        event_first_solved_at as first_solved_at,
+        case when has_event_history then event_solved_at else solved_at end as solved_at,
+        case when has_event_history then event_reopen_count else reopen_count end as reopen_count,
+        case when has_event_history then event_reply_count else reply_count end as reply_count,
+        event_is_agent_created as is_agent_created,
         ticket_status,
         priority,
         team,
@@ -29,7 +55,7 @@ unioned as (
         subject,
         satisfaction,
         source_first_reply_minutes
-    from helpdesk_tickets
+    from helpdesk_tickets_with_events
     union all
     select
         ticket_id,
@@ -42,9 +68,11 @@ unioned as (
         lower(requester_ref) as social_handle,
         created_at,
         first_response_at,
+        null as first_solved_at,
         null as solved_at,
         0 as reopen_count,
         reply_count,
+        false as is_agent_created,
         'open' as ticket_status,
         'normal' as priority,
         team,

@@ -53,6 +53,7 @@ final as (
         source_first_reply_minutes,
         reopen_count,
         reply_count,
+        is_agent_created,
         is_resolved,
         is_resolved and reply_count = 1 as is_one_touch,
         is_resolved and reopen_count = 0 and not has_next_contact_in_window as is_first_contact_resolution,
