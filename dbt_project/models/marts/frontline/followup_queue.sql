@@ -1,5 +1,6 @@
 -- The closed loop: one open case per customer and reason (METRICS.md), from feedback of the
--- last `followup_lookback_days`, due 48 business hours after the feedback was submitted.
+-- last `followup_lookback_days`, due 48 business hours (of the declared schedule,
+-- core.dim_business_windows) after the feedback was submitted.
 -- Contact details only where the customer consented.
 with
 
@@ -9,7 +10,15 @@ tickets as (select * from {{ ref('fct_tickets') }}),
 
 customers as (select * from {{ ref('dim_customers') }}),
 
+business_windows as (select * from {{ ref('dim_business_windows') }}),
+
 dates as (select * from {{ ref('dim_dates') }}),
+
+business_clock_dates as (
+
+    {{ business_clock_dates('business_windows', 'dates') }}
+
+),
 
 triggers as (
 
@@ -64,22 +73,30 @@ cases as (
 
 ),
 
--- 48 business hours = 6 business days of 8 working hours, counted on the business calendar
-due_dates as (
+-- Due when the business clock has run `followup_due_business_hours` past the feedback:
+-- feedback outside working hours starts counting at the next opening.
+due_clock as (
 
     select
         cases.customer_id,
         cases.reason,
-        min(due_day.date_day) as due_date
+        {{ business_clock_seconds('business_clock_dates', 'cases.triggered_at') }}
+        + {{ var('followup_due_business_hours') }} * 3600 as due_clock_seconds
     from cases
-    inner join dates as opened_day
-        on cast(cases.triggered_at as date) = opened_day.date_day
-    inner join dates as due_day
-        on
-            due_day.business_day_number = opened_day.business_day_number
-            + {{ (var('followup_due_business_hours') / var('business_hours_per_day')) | round(0, 'ceil') | int }}
-            and due_day.is_business_day
-    group by cases.customer_id, cases.reason
+    left join business_clock_dates
+        on {{ business_clock_window('business_clock_dates', 'cases.triggered_at') }}
+
+),
+
+due_times as (
+
+    select
+        due_clock.customer_id,
+        due_clock.reason,
+        {{ business_clock_moment('business_windows', 'due_clock.due_clock_seconds') }} as due_at
+    from due_clock
+    left join business_windows
+        on {{ business_clock_reaching_window('business_windows', 'due_clock.due_clock_seconds') }}
 
 ),
 
@@ -87,16 +104,12 @@ scheduled as (
 
     select
         cases.*,
-        {{ dbt.dateadd(
-            'second',
-            dbt.datediff('cast(cast(cases.triggered_at as date) as ' ~ dbt.type_timestamp() ~ ')', 'cases.triggered_at', 'second'),
-            'cast(due_dates.due_date as ' ~ dbt.type_timestamp() ~ ')'
-        ) }} as due_at
+        due_times.due_at
     from cases
-    inner join due_dates
+    inner join due_times
         on
-            cases.customer_id = due_dates.customer_id
-            and cases.reason = due_dates.reason
+            cases.customer_id = due_times.customer_id
+            and cases.reason = due_times.reason
 
 ),
 
