@@ -1,4 +1,6 @@
 -- Every service case in one shape: help-desk tickets and conversations threaded into tickets.
+-- A ticket never reopened was solved once, so its first solve is its last; exports without a
+-- first-solve time (Zendesk) leave it unknown only for reopened tickets.
 with
 
 helpdesk_tickets as (select * from {{ ref('stg_service__tickets') }}),
@@ -19,6 +21,7 @@ unioned as (
         created_at,
         first_response_at,
         solved_at,
+        coalesce(first_solved_at, case when reopen_count = 0 then solved_at end) as first_solved_at,
         reopen_count,
         reply_count,
         ticket_status,
@@ -28,7 +31,11 @@ unioned as (
         touchpoint,
         subject,
         satisfaction,
-        source_first_reply_minutes
+        source_first_reply_minutes,
+        source_first_reply_business_minutes,
+        source_first_resolution_minutes,
+        source_full_resolution_minutes,
+        source_full_resolution_business_minutes
     from helpdesk_tickets
     union all
     select
@@ -43,6 +50,7 @@ unioned as (
         created_at,
         first_response_at,
         null as solved_at,
+        null as first_solved_at,
         0 as reopen_count,
         reply_count,
         'open' as ticket_status,
@@ -52,7 +60,11 @@ unioned as (
         touchpoint,
         subject,
         null as satisfaction,
-        null as source_first_reply_minutes
+        null as source_first_reply_minutes,
+        null as source_first_reply_business_minutes,
+        null as source_first_resolution_minutes,
+        null as source_full_resolution_minutes,
+        null as source_full_resolution_business_minutes
     from conversation_tickets
 
 )
