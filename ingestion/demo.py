@@ -13,6 +13,7 @@ interactions) take seconds; the same seed, scale and end date give byte-identica
 from __future__ import annotations
 
 import argparse
+import csv
 import json
 import zlib
 from collections.abc import Mapping, Sequence
@@ -80,6 +81,11 @@ FEEDS: dict[str, str] = {
     "demo_web_sessions": "ndjson",
 }
 TICKET_TIMEZONE = "America/New_York"
+# The demo help desk's schedule, the same one dbt declares (seeds business_hours and
+# holidays, var business_timezone): its "within business hours" exports are recomputed here.
+BUSINESS_WEEKDAYS: tuple[int, ...] = (0, 1, 2, 3, 4)  # Monday..Friday, date.weekday()
+BUSINESS_HOURS: tuple[int, int] = (9, 17)  # local opening and closing hour
+HOLIDAYS_SEED = Path(__file__).resolve().parents[1] / "dbt_project" / "seeds" / "holidays.csv"
 ISO_SECONDS = "%Y-%m-%d %H:%M:%S"
 CRM_DATE = "%m/%d/%Y"
 
@@ -443,6 +449,7 @@ def generate_demo_world(
     tickets = _events(world, "tickets", persons, records, per_person=1.15, days=365)
     ticket_columns = _ticket_columns(world, tickets)
     histories = _ticket_histories(world, ticket_columns)
+    ticket_columns["first_solved_at"] = _first_solves(world, ticket_columns, histories)
     sessions = _events(world, "web_sessions", persons, records, per_person=4.6, days=365)
     call_columns = _call_columns(world, calls)
     invitations = _invitations(world, persons, records, calls, call_columns)
@@ -1154,6 +1161,12 @@ def _write_tickets(
     )
     replied, solved = columns["replied"], columns["solved"]
     offset = _ticket_offsets(world, created)
+    clock = business_clock(
+        datetime.fromtimestamp(int(created.min()) if n else world.as_of, UTC).date()
+        - timedelta(days=7),
+        datetime.fromtimestamp(world.as_of, UTC).date() + timedelta(days=7),
+    )
+    created_clock = clock.read(created)
     _register(
         con,
         "tickets",
@@ -1167,6 +1180,16 @@ def _write_tickets(
                 np.where(solved, solved_at, np.where(replied, first_reply, created)), offset
             ),
             "first_reply_minutes": np.where(replied, (first_reply - created) // 60, -1),
+            "first_reply_business_minutes": np.where(
+                replied, (clock.read(first_reply) - created_clock) // 60, -1
+            ),
+            "first_resolution_minutes": np.where(
+                solved, (columns["first_solved_at"] - created) // 60, -1
+            ),
+            "full_resolution_minutes": np.where(solved, (solved_at - created) // 60, -1),
+            "full_resolution_business_minutes": np.where(
+                solved, (clock.read(solved_at) - created_clock) // 60, -1
+            ),
             "bad_created": columns["bad_created"],
             "status": columns["status"],
             "priority": np.array(["Low", "Normal", "High", "Urgent"])[columns["priority"]],
@@ -1218,13 +1241,82 @@ def _write_tickets(
             ("Reopens", "reopens"),
             ("Replies", "replies"),
             ("Satisfaction Score", "satisfaction"),
+            ("First reply time in minutes", _minutes("first_reply_minutes")),
             (
-                "First reply time in minutes",
-                "case when first_reply_minutes >= 0 then first_reply_minutes end",
+                "First reply time in minutes within business hours",
+                _minutes("first_reply_business_minutes"),
+            ),
+            ("First resolution time in minutes", _minutes("first_resolution_minutes")),
+            ("Full resolution time in minutes", _minutes("full_resolution_minutes")),
+            (
+                "Full resolution time in minutes within business hours",
+                _minutes("full_resolution_business_minutes"),
             ),
         ],
     )
     return n
+
+
+def _first_solves(
+    world: _World, columns: dict[str, np.ndarray], histories: _TicketHistories
+) -> np.ndarray:
+    """First solve: the last one unless reopened — then the first solve of the ticket's event
+    history, or (no history) a moment between the first reply and the last solve."""
+    first_reply, solved_at, reopens = (
+        columns["first_reply"],
+        columns["solved_at"],
+        columns["reopens"],
+    )
+    rng = world.rng("ticket_first_solves")
+    share = rng.uniform(0.2, 0.7, size=solved_at.size)
+    earlier = first_reply + ((solved_at - first_reply) * share).astype(np.int64)
+    solves = histories.kind == AUDIT_KIND["solve"]
+    history_first = np.full(solved_at.size, np.iinfo(np.int64).max, dtype=np.int64)
+    np.minimum.at(history_first, histories.ticket[solves], histories.at[solves])
+    earlier = np.where(history_first < np.iinfo(np.int64).max, history_first, earlier)
+    return np.where(reopens > 0, earlier, solved_at)
+
+
+@dataclass(frozen=True)
+class BusinessClock:
+    """Business seconds elapsed since the first window, one window per working day (UTC)."""
+
+    opens: np.ndarray  # epoch seconds, ascending
+    seconds: np.ndarray  # length of each window
+    before: np.ndarray  # business seconds of all earlier windows
+
+    def read(self, utc: np.ndarray) -> np.ndarray:
+        """The clock at each moment; outside hours it reads the last closing."""
+        window = np.clip(np.searchsorted(self.opens, utc, side="right") - 1, 0, None)
+        open_seconds = np.clip(utc - self.opens[window], 0, self.seconds[window])
+        return self.before[window] + open_seconds
+
+
+def business_clock(first_day: date, last_day: date) -> BusinessClock:
+    """The demo help desk's schedule (New York, weekdays 9-17, seeded holidays) as a clock."""
+    zone = ZoneInfo(TICKET_TIMEZONE)
+    holidays = _seeded_holidays()
+    days = (first_day + timedelta(days=k) for k in range((last_day - first_day).days + 1))
+    working = [d for d in days if d.weekday() in BUSINESS_WEEKDAYS and d not in holidays]
+
+    def at(day: date, hour: int) -> int:
+        return int(datetime(day.year, day.month, day.day, hour, tzinfo=zone).timestamp())
+
+    opens = np.array([at(day, BUSINESS_HOURS[0]) for day in working], dtype=np.int64)
+    closes = np.array([at(day, BUSINESS_HOURS[1]) for day in working], dtype=np.int64)
+    seconds = closes - opens
+    before = np.concatenate(([0], np.cumsum(seconds)[:-1])).astype(np.int64)
+    return BusinessClock(opens=opens, seconds=seconds, before=before)
+
+
+def _seeded_holidays() -> set[date]:
+    with HOLIDAYS_SEED.open(encoding="utf-8", newline="") as seed:
+        return {date.fromisoformat(row["holiday_date"]) for row in csv.DictReader(seed)}
+
+
+def _minutes(column: str) -> str:
+    """SQL: an exported minutes column, empty where the generator marked it -1 (not applicable)."""
+    return f"case when {column} >= 0 then {column} end"
 
 
 @dataclass

@@ -204,6 +204,7 @@ ENTITIES: dict[str, Entity] = {
                 _f("created_at", "timestamp", "Ticket creation (UTC).", True),
                 _f("first_response_at", "timestamp", "First customer-visible agent reply (UTC)."),
                 _f("solved_at", "timestamp", "Last transition to solved (UTC)."),
+                _f("first_solved_at", "timestamp", "First transition to solved (UTC)."),
                 _f("reopen_count", "integer", "Solved → open transitions."),
                 _f("reply_count", "integer", "Customer-visible agent replies."),
                 _f("ticket_status", "varchar", "new, open, pending, solved, closed."),
@@ -214,6 +215,26 @@ ENTITIES: dict[str, Entity] = {
                 _f("subject", "varchar", "Ticket subject."),
                 _f("satisfaction", "varchar", "good, bad, offered, unoffered."),
                 _f("source_first_reply_minutes", "integer", "Tool's own first-reply minutes."),
+                _f(
+                    "source_first_reply_business_minutes",
+                    "integer",
+                    "Tool's own first-reply minutes within business hours.",
+                ),
+                _f(
+                    "source_first_resolution_minutes",
+                    "integer",
+                    "Tool's own created → first solve minutes.",
+                ),
+                _f(
+                    "source_full_resolution_minutes",
+                    "integer",
+                    "Tool's own created → last solve minutes.",
+                ),
+                _f(
+                    "source_full_resolution_business_minutes",
+                    "integer",
+                    "Tool's own created → last solve minutes within business hours.",
+                ),
             ),
         ),
         Entity(

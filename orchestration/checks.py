@@ -66,7 +66,13 @@ def role_table_suites(
 
 # which reconciled metrics speak about which fact (core.metric_reconciliation's metric_name)
 RECONCILED_METRICS: dict[str, tuple[str, ...]] = {
-    "core.fct_tickets": ("first_reply_minutes",),
+    "core.fct_tickets": (
+        "first_reply_minutes",
+        "first_reply_business_minutes",
+        "first_resolution_minutes",
+        "full_resolution_minutes",
+        "full_resolution_business_minutes",
+    ),
     "core.fct_survey_responses": ("nps_group",),
 }
 RECONCILIATION_CHECK_NAME = "reconciles_with_source"

@@ -7,21 +7,31 @@ nothing twice, and that a failing check keeps the last good serving file.
 
 from __future__ import annotations
 
+import csv
 import hashlib
 import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import dagster as dg
 import duckdb
+import numpy as np
 import pytest
 
 from ingestion import paths
-from ingestion.demo import DemoTruths, generate_demo_world
+from ingestion.demo import (
+    BAD_TICKET_CREATED,
+    TICKET_TIMEZONE,
+    DemoTruths,
+    business_clock,
+    generate_demo_world,
+)
 
 pytestmark = pytest.mark.e2e
+SLA_TARGETS = Path(__file__).parent.parent / "dbt_project/seeds/sla_targets.csv"
 
 
 @dataclass
@@ -29,6 +39,7 @@ class World:
     home: Path
     truths: DemoTruths
     first_run: dg.ExecuteInProcessResult
+    refresh_started_at: datetime  # the mart's "now" lies between this and any later moment
 
     @property
     def serving(self) -> Path:
@@ -61,9 +72,10 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
         env.setenv("CXMART_HOME", str(home))
         env.delenv("CXMART_SOURCES", raising=False)
         truths = generate_demo_world(paths.landing_dir(home), scale=1.0, seed=11)
+        started_at = datetime.now(UTC)
         result = refresh()
         assert result.success, "the first refresh of the demo world failed"
-        yield World(home=home, truths=truths, first_run=result)
+        yield World(home=home, truths=truths, first_run=result, refresh_started_at=started_at)
 
 
 def test_role_tables_and_core_marts_are_published(world: World) -> None:
@@ -237,14 +249,114 @@ def test_bad_rows_are_quarantined_with_a_reason_and_good_rows_load(world: World)
     assert responses == world.truths.responses
 
 
-def test_first_reply_minutes_reconcile_with_the_help_desk_export(world: World) -> None:
-    compared, differing = world.query(
-        "select count(*), count(*) filter (where first_response_minutes"
-        " <> source_first_reply_minutes) from core.fct_tickets"
-        " where first_response_minutes is not null and source_first_reply_minutes is not null"
+def _outside_repeated_hours(columns: tuple[str, ...], years: range) -> str:
+    """SQL: none of `columns` lies within an hour of New York's fall-back to standard time.
+
+    The export's wall-clock times between 01:00 and 02:00 that night name two instants, and
+    ingestion reads them as the later one; minutes between such a time and an unambiguous
+    one cannot reconcile exactly, so those tickets are left out of calendar comparisons.
+    """
+    zone = ZoneInfo(TICKET_TIMEZONE)
+    fall_backs = [
+        hour
+        for year in years
+        for hour in (datetime(year, 10, 25, tzinfo=UTC) + timedelta(hours=k) for k in range(720))
+        if hour.astimezone(zone).utcoffset()
+        != (hour - timedelta(hours=1)).astimezone(zone).utcoffset()
+    ]
+    assert len(fall_backs) == len(years)
+    return " and ".join(
+        f"coalesce({column} not between timestamp '{(at - timedelta(hours=1)):%Y-%m-%d %H:%M:%S}'"
+        f" and timestamp '{(at + timedelta(hours=1)):%Y-%m-%d %H:%M:%S}', true)"
+        for column in columns
+        for at in fall_backs
+    )
+
+
+def test_ticket_minutes_reconcile_with_the_help_desk_export(world: World) -> None:
+    year = datetime.fromisoformat(world.truths.as_of).year
+    unambiguous = _outside_repeated_hours(
+        ("created_at", "first_response_at", "solved_at"), range(year - 1, year + 1)
+    )
+    differing = world.query(
+        "select count(*),"
+        " count(*) filter (where first_response_business_minutes"
+        "   is distinct from source_first_reply_business_minutes),"
+        " count(*) filter (where resolution_business_minutes"
+        "   is distinct from source_full_resolution_business_minutes),"
+        f" count(*) filter (where ({unambiguous}) and (first_response_minutes"
+        "   is distinct from source_first_reply_minutes"
+        "   or resolution_minutes is distinct from source_full_resolution_minutes)),"
+        " count(*) filter (where first_resolution_minutes is not null"
+        "   and first_resolution_minutes <> source_first_resolution_minutes)"
+        " from core.fct_tickets where ticket_source = 'helpdesk'"
     )[0]
-    assert compared > 100
-    assert differing == 0
+    assert differing[0] == world.truths.feed_rows["demo_support_tickets"] - 1
+    assert differing[1:] == (0, 0, 0, 0)
+    replied, resolved, reopened_first_earlier = world.query(
+        "select count(first_response_business_minutes), count(resolution_business_minutes),"
+        " count(*) filter (where reopen_count > 0 and first_resolution_minutes is null"
+        "   and source_first_resolution_minutes < source_full_resolution_minutes)"
+        " from core.fct_tickets where ticket_source = 'helpdesk'"
+    )[0]
+    assert replied > 1000 and resolved > 1000
+    # Zendesk exports no first-solve time: known only as the tool's minutes when reopened
+    assert reopened_first_earlier > 10
+
+
+def test_sla_breaches_match_an_independent_computation_from_the_export(world: World) -> None:
+    """Breach = first reply business minutes (the export's) over the priority's target;
+    unanswered: business minutes from creation to the build's "now" over the target."""
+    with SLA_TARGETS.open(newline="", encoding="utf-8") as seed:
+        targets = {
+            row["priority"]: int(row["first_response_target_minutes"])
+            for row in csv.DictReader(seed)
+        }
+    (export,) = (paths.landing_dir(world.home) / "demo_support_tickets").glob("*.csv")
+    with export.open(newline="", encoding="utf-8") as file:
+        tickets = [row for row in csv.DictReader(file) if row["Created at"] != BAD_TICKET_CREATED]
+    zone = ZoneInfo(TICKET_TIMEZONE)
+    created = np.array(
+        [
+            datetime.fromisoformat(row["Created at"]).replace(tzinfo=zone).timestamp()
+            for row in tickets
+        ],
+        dtype=np.int64,
+    )
+    now = np.array(
+        [world.refresh_started_at.timestamp(), datetime.now(UTC).timestamp()], dtype=np.int64
+    )
+    clock = business_clock(
+        datetime.fromtimestamp(created.min(), UTC).date() - timedelta(days=7),
+        datetime.fromtimestamp(now.max(), UTC).date() + timedelta(days=7),
+    )
+    open_minutes = (clock.read(now)[None, :] - clock.read(created)[:, None]) // 60
+    ours = dict(
+        world.query(
+            "select ticket_ref, is_sla_breached from core.fct_tickets"
+            " where feed = 'demo_support_tickets'"
+        )
+    )
+    assert len(ours) == len(tickets)
+    certain_breaches = uncertain = 0
+    for row, (open_earliest, open_latest) in zip(tickets, open_minutes, strict=True):
+        target = targets[row["Priority"].lower()]
+        reply_minutes = row["First reply time in minutes within business hours"]
+        if reply_minutes:
+            expected = {int(reply_minutes) > target}
+        else:  # unanswered: null within target; the build's "now" lies between the two nows
+            expected = {
+                True if minutes > target else None for minutes in (open_earliest, open_latest)
+            }
+        assert ours[row["Id"]] in expected, row["Id"]
+        certain_breaches += expected == {True}
+        uncertain += len(expected) > 1
+    breaches, evaluated = world.query(
+        "select count(*) filter (where is_sla_breached), count(is_sla_breached)"
+        " from core.fct_tickets where feed = 'demo_support_tickets'"
+    )[0]
+    assert certain_breaches <= breaches <= certain_breaches + uncertain
+    assert 0.02 < breaches / evaluated < 0.5
 
 
 def test_reconciliation_checks_report_how_often_we_differ(world: World) -> None:
@@ -252,14 +364,18 @@ def test_reconciliation_checks_report_how_often_we_differ(world: World) -> None:
         evaluation.asset_check_key.to_user_string(): evaluation
         for evaluation in world.first_run.get_asset_check_evaluations()
     }
-    for key in (
-        "core/fct_tickets:reconciles_with_source",
-        "core/fct_survey_responses:reconciles_with_source",
-    ):
-        evaluation = evaluations[key]
-        assert evaluation.passed, key
-        assert evaluation.metadata["records_compared"].value > 100, key
-        assert evaluation.metadata["records_differing"].value == 0, key
+    surveys = evaluations["core/fct_survey_responses:reconciles_with_source"]
+    assert surveys.passed
+    assert surveys.metadata["records_compared"].value > 1000
+    assert surveys.metadata["records_differing"].value == 0
+    # A New York export cannot say which of the two 01:xx hours of the autumn clock change a
+    # time means: the few tickets that touch it may differ by that hour, and the check says so.
+    tickets = evaluations["core/fct_tickets:reconciles_with_source"]
+    compared = tickets.metadata["records_compared"].value
+    differing = tickets.metadata["records_differing"].value
+    assert compared > 5000
+    assert differing <= 0.005 * compared
+    assert tickets.passed == (differing == 0)
     published = world.query(
         "select metric_name, records_compared > 0, records_differing"
         " from core.metric_reconciliation order by all"

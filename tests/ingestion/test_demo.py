@@ -13,9 +13,10 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+import numpy as np
 import pytest
 
-from ingestion.demo import DRIVER_COLUMNS, FEEDS, DemoTruths, generate_demo_world
+from ingestion.demo import DRIVER_COLUMNS, FEEDS, DemoTruths, business_clock, generate_demo_world
 from ingestion.entities import ENTITIES
 from ingestion.load import ingest_landing
 from ingestion.registry import Feed, load_registry, parse_feed_file
@@ -562,6 +563,62 @@ def test_ticket_histories_tell_the_summary_exports_story(
         from histories"""
     ).fetchone()
     assert variety is not None and min(variety) > 0, variety
+
+
+def test_business_clock_counts_new_york_weekday_hours_across_dst_and_holidays() -> None:
+    clock = business_clock(date(2025, 12, 1), date(2026, 11, 30))
+
+    def business_minutes(start: str, end: str) -> int:
+        moments = np.array(
+            [datetime.fromisoformat(f"{at}+00:00").timestamp() for at in (start, end)],
+            dtype=np.int64,
+        )
+        opened, closed = clock.read(moments)
+        return int(closed - opened) // 60
+
+    assert business_minutes("2026-03-05 15:00:00", "2026-03-05 16:30:30") == 90  # one day
+    assert business_minutes("2026-03-05 21:00:00", "2026-03-06 15:00:00") == 120  # overnight
+    # Friday 16:30 EST → Monday 09:45 EDT, over the weekend clocks spring forward
+    assert business_minutes("2026-03-06 21:30:00", "2026-03-09 13:45:00") == 75
+    # Friday 16:00 EDT → Monday 10:00 EST, over the weekend clocks fall back
+    assert business_minutes("2026-10-30 20:00:00", "2026-11-02 15:00:00") == 120
+    assert business_minutes("2026-03-07 12:00:00", "2026-03-09 14:00:00") == 60  # from Saturday
+    # Christmas Eve 09:00 → 26 Dec 09:00: the seeded holiday counts nothing
+    assert business_minutes("2025-12-24 14:00:00", "2025-12-26 14:00:00") == 480
+
+
+def test_ticket_business_and_resolution_minutes_are_consistent(
+    con: duckdb.DuckDBPyConnection,
+) -> None:
+    row = con.execute(
+        """
+        with minutes as (
+            select
+                cast("Reopens" as integer) as reopens,
+                "Solved at" is not null as solved,
+                cast("First reply time in minutes" as integer) as reply,
+                cast("First reply time in minutes within business hours" as integer) as reply_b,
+                cast("First resolution time in minutes" as integer) as first_res,
+                cast("Full resolution time in minutes" as integer) as full_res,
+                cast("Full resolution time in minutes within business hours" as integer)
+                    as full_res_b
+            from demo_support_tickets
+        )
+        select
+            count(*) filter (reply_b > reply or full_res_b > full_res),
+            count(*) filter (solved <> (full_res is not null) or solved <> (first_res is not null)
+                or solved <> (full_res_b is not null) or (reply is null) <> (reply_b is null)),
+            count(*) filter (reopens = 0 and first_res <> full_res),
+            count(*) filter (reopens > 0 and first_res < full_res),
+            count(*) filter (reopens > 0 and first_res >= full_res),
+            count(*) filter (reply_b < reply)
+        from minutes
+        """
+    ).fetchone()
+    assert row is not None
+    longer, inconsistent, reopened_differ, reopened_earlier, reopened_later, nights = row
+    assert (longer, inconsistent, reopened_differ, reopened_later) == (0, 0, 0, 0)
+    assert reopened_earlier > 0 and nights > 0
 
 
 def test_free_text_and_codes_survive_csv_quoting(con: duckdb.DuckDBPyConnection) -> None:

@@ -1,4 +1,6 @@
 -- Every service case in one shape: help-desk tickets and conversations threaded into tickets.
+-- A ticket never reopened was solved once, so its first solve is its last; exports without a
+-- first-solve time (Zendesk) leave it unknown only for reopened tickets.
 with
 
 helpdesk_tickets as (select * from {{ ref('stg_service__tickets') }}),
@@ -42,7 +44,10 @@ unioned as (
         created_at,
         case when has_event_history then event_first_response_at else first_response_at end
             as first_response_at,
-        event_first_solved_at as first_solved_at,
+        case
+            when has_event_history then event_first_solved_at
+            else coalesce(first_solved_at, case when reopen_count = 0 then solved_at end)
+        end as first_solved_at,
         case when has_event_history then event_solved_at else solved_at end as solved_at,
         case when has_event_history then event_reopen_count else reopen_count end as reopen_count,
         case when has_event_history then event_reply_count else reply_count end as reply_count,
@@ -54,7 +59,11 @@ unioned as (
         touchpoint,
         subject,
         satisfaction,
-        source_first_reply_minutes
+        source_first_reply_minutes,
+        source_first_reply_business_minutes,
+        source_first_resolution_minutes,
+        source_full_resolution_minutes,
+        source_full_resolution_business_minutes
     from helpdesk_tickets_with_events
     union all
     select
@@ -80,7 +89,11 @@ unioned as (
         touchpoint,
         subject,
         null as satisfaction,
-        null as source_first_reply_minutes
+        null as source_first_reply_minutes,
+        null as source_first_reply_business_minutes,
+        null as source_first_resolution_minutes,
+        null as source_full_resolution_minutes,
+        null as source_full_resolution_business_minutes
     from conversation_tickets
 
 )

@@ -14,7 +14,15 @@ responses as (select * from {{ ref('fct_survey_responses') }}),
 
 tickets as (select * from {{ ref('fct_tickets') }}),
 
+business_windows as (select * from {{ ref('dim_business_windows') }}),
+
 dates as (select * from {{ ref('dim_dates') }}),
+
+business_clock_dates as (
+
+    {{ business_clock_dates('business_windows', 'dates') }}
+
+),
 
 -- the opening trigger resolved today: identity resolution may have moved its customer
 current_owner as (
@@ -74,21 +82,28 @@ case_triggers as (
 
 ),
 
--- 48 business hours = 6 business days of 8 working hours, counted on the business calendar
-due_dates as (
+-- due when the business clock has run `followup_due_business_hours` past the feedback:
+-- feedback outside working hours starts counting at the next opening
+due_clock as (
 
     select
         current_owner.case_id,
-        min(due_day.date_day) as due_date
+        {{ business_clock_seconds('business_clock_dates', 'current_owner.opened_at') }}
+        + {{ var('followup_due_business_hours') }} * 3600 as due_clock_seconds
     from current_owner
-    inner join dates as opened_day
-        on cast(current_owner.opened_at as date) = opened_day.date_day
-    inner join dates as due_day
-        on
-            due_day.business_day_number = opened_day.business_day_number
-            + {{ (var('followup_due_business_hours') / var('business_hours_per_day')) | round(0, 'ceil') | int }}
-            and due_day.is_business_day
-    group by current_owner.case_id
+    left join business_clock_dates
+        on {{ business_clock_window('business_clock_dates', 'current_owner.opened_at') }}
+
+),
+
+due_times as (
+
+    select
+        due_clock.case_id,
+        {{ business_clock_moment('business_windows', 'due_clock.due_clock_seconds') }} as due_at
+    from due_clock
+    left join business_windows
+        on {{ business_clock_reaching_window('business_windows', 'due_clock.due_clock_seconds') }}
 
 ),
 
@@ -149,11 +164,7 @@ joined as (
         current_owner.channel,
         current_owner.opened_at,
         current_owner.first_queued_at,
-        {{ dbt.dateadd(
-            'second',
-            dbt.datediff('cast(cast(current_owner.opened_at as date) as ' ~ dbt.type_timestamp() ~ ')', 'current_owner.opened_at', 'second'),
-            'cast(due_dates.due_date as ' ~ dbt.type_timestamp() ~ ')'
-        ) }} as due_at,
+        due_times.due_at,
         case when closures.case_id is null then 'open' else 'closed' end as status,
         closures.closed_at,
         closures.closing_outcome,
@@ -165,8 +176,8 @@ joined as (
     from current_owner
     left join case_triggers
         on current_owner.case_id = case_triggers.case_id
-    left join due_dates
-        on current_owner.case_id = due_dates.case_id
+    left join due_times
+        on current_owner.case_id = due_times.case_id
     left join closures
         on current_owner.case_id = closures.case_id and closures.closure_rank = 1
     left join attempts

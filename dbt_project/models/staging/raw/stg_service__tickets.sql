@@ -18,6 +18,7 @@ renamed as (
         created_at,
         first_response_at,
         solved_at,
+        first_solved_at,
         coalesce(reopen_count, 0) as reopen_count,
         reply_count,
         lower(ticket_status) as ticket_status,
@@ -27,7 +28,11 @@ renamed as (
         coalesce(lower(touchpoint), 'support') as touchpoint,
         subject,
         lower(satisfaction) as satisfaction,
-        source_first_reply_minutes
+        source_first_reply_minutes,
+        source_first_reply_business_minutes,
+        source_first_resolution_minutes,
+        source_full_resolution_minutes,
+        source_full_resolution_business_minutes
 
     from source
 
