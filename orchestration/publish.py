@@ -13,6 +13,7 @@ CORE_MARTS: tuple[str, ...] = (
     "core.fct_tickets",
     "core.fct_calls",
     "core.fct_orders",
+    "core.fct_identity_links",
 )
 
 SERVING_KEY = dg.AssetKey(["serving", "serving_duckdb"])
