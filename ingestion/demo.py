@@ -125,6 +125,37 @@ LAST_NAMES: dict[str, tuple[tuple[str, str], ...]] = {
     ),
     "zh": _name_pairs("Wang Li Zhang Liu Chen Yang Huang Zhao Wu Zhou Xu Sun Ma Zhu Hu Guo"),
 }
+# Planted look-alikes: two different people with one postcode and alike names (siblings,
+# spouses, neighbours), given name and family name each less alike than the fuzzy identity
+# rule's threshold: it must keep them apart. About LOOK_ALIKE_SHARE of each language's
+# persons, in pairs (at least one pair per language).
+LOOK_ALIKES: dict[str, tuple[str, ...]] = {
+    "en": (
+        "Mary Smith Mark Smith",
+        "John Walker Joan Walker",
+        "Sandra Wright Sandra White",
+        "Noah Nelson Nora Nelson",
+        "Emily Thomas Emily Thompson",
+        "Priya Patel Priya Patil",
+        "Lisa Martin Liam Martin",
+        "James Lee Jane Lee",
+    ),
+    "pt": (
+        "João:joao Pereira João:joao Ferreira",
+        "Lucas Silva Luisa Silva",
+        "Rafael Costa Raquel Costa",
+        "João:joao Almeida Joana Almeida",
+    ),
+    "zh": ("Wei Wang Wen Wang", "Hui Zhao Hua Zhao"),
+}
+LOOK_ALIKE_SHARE = 0.01
+# Planted fuzzy duplicates: FUZZY_DUPLICATE_SHARE of the persons (none with another
+# duplicate or a look-alike) hold an older account opened in store under a mistyped name,
+# at the same postcode, with no email or phone of the person's other account.
+FUZZY_DUPLICATE_SHARE = 0.015
+NAME_AS_TYPED, NAME_UPPER_CASE, NAME_WITHOUT_ACCENTS, NAME_LETTERS_SWAPPED, NAME_LETTER_DOUBLED = (
+    range(5)
+)
 LANGUAGES: tuple[str, ...] = ("en", "pt", "zh")
 LANGUAGE_SHARES: tuple[float, ...] = (0.84, 0.09, 0.07)
 # Qualtrics UserLanguage codes, mapped back to en/pt/zh by the feed declaration.
@@ -334,6 +365,13 @@ class DemoTruths:
     duplicate_crm_records: int  # crm_records - persons: second accounts of the same person
     duplicates_by_email: int  # duplicates sharing the (normalized) email of the first account
     duplicates_by_phone: int  # duplicates with another email but the same normalized phone
+    # duplicates sharing no identifier, only the postcode and a mistyped name (fuzzy rule)
+    duplicates_by_name_and_postcode: int
+    # (first account, mistyped older account) customer_refs of those duplicates
+    fuzzy_duplicate_pairs: tuple[tuple[str, str], ...]
+    # customer_refs of the first accounts of two different persons sharing a postcode and
+    # alike names (LOOK_ALIKES): the pairs identity resolution must keep apart
+    look_alike_pairs: tuple[tuple[str, str], ...]
     person_of_customer_ref: Mapping[str, str]  # every CRM customer_ref -> person id (P000001)
     # files
     feed_files: Mapping[str, str]  # feed -> file path relative to the landing folder
@@ -405,6 +443,7 @@ class _Persons:
     consent: np.ndarray
     signed_up: np.ndarray
     churned_at: np.ndarray  # -1 when not churned
+    look_alike_of: np.ndarray  # person -> the other person of its look-alike pair, or -1
 
     @property
     def active_until(self) -> np.ndarray:
@@ -420,9 +459,12 @@ class _Records:
     email_noise: np.ndarray  # code for _noisy_email: how the CRM export spells the address
     email_normalized: np.ndarray
     phone: np.ndarray  # 10 digits or ''
+    name_variant: np.ndarray  # NAME_* code: how the CRM export spells the person's name
     is_duplicate: np.ndarray
+    is_fuzzy_duplicate: np.ndarray  # a duplicate sharing no email or phone (subset)
     primary_of_person: np.ndarray  # person -> record index
-    duplicate_of_person: np.ndarray  # person -> record index or -1
+    duplicate_of_person: np.ndarray  # person -> email/phone duplicate's record index or -1
+    fuzzy_duplicate_of_person: np.ndarray  # person -> fuzzy duplicate's record index or -1
 
 
 @dataclass
@@ -444,7 +486,9 @@ def generate_demo_world(
     )
     persons = _persons(world, max(50, round(PERSONS_PER_SCALE * scale)))
     records = _records(world, persons)
-    orders = _events(world, "orders", persons, records, per_person=5.2, days=730)
+    orders = _orders_on_fuzzy_duplicates(
+        world, _events(world, "orders", persons, records, per_person=5.2, days=730), records
+    )
     calls = _events(world, "calls", persons, records, per_person=1.5, days=365)
     tickets = _events(world, "tickets", persons, records, per_person=1.15, days=365)
     ticket_columns = _ticket_columns(world, tickets)
@@ -516,9 +560,14 @@ def _persons(world: _World, count: int) -> _Persons:
             picks = rng.integers(0, len(names), size=members.size)
             display[members] = np.array([name for name, _ in names], dtype=object)[picks]
             ascii_[members] = np.array([text for _, text in names], dtype=object)[picks]
+    style = rng.integers(0, 3, size=count)
+    domain = np.array(EMAIL_DOMAINS)[rng.integers(0, len(EMAIL_DOMAINS), size=count)]
+    city = rng.choice(len(CITIES), size=count, p=[city_row[5] for city_row in CITIES])
+    look_alike_of = _plant_look_alikes(
+        world, language, (first, last, first_ascii, last_ascii), city
+    )
     # The person number inside every address keeps emails unique across persons.
     number = np.char.mod("%d", np.arange(1, count + 1))
-    style = rng.integers(0, 3, size=count)
     first_ascii = first_ascii.astype(str)
     last_ascii = last_ascii.astype(str)
     local = np.where(
@@ -530,8 +579,6 @@ def _persons(world: _World, count: int) -> _Persons:
             _concat(first_ascii, last_ascii, ".", number),
         ),
     )
-    domain = np.array(EMAIL_DOMAINS)[rng.integers(0, len(EMAIL_DOMAINS), size=count)]
-    city = rng.choice(len(CITIES), size=count, p=[city_row[5] for city_row in CITIES])
     # Unique 7-digit local numbers across everyone: no two persons share a phone.
     local_number = 2_000_000 + rng.choice(8_000_000, size=count, replace=False)
     area = _pick_from([city_row[4] for city_row in CITIES], city, rng.integers(0, 6, size=count))
@@ -551,11 +598,39 @@ def _persons(world: _World, count: int) -> _Persons:
         consent=rng.random(count) >= 0.10,
         signed_up=signed_up,
         churned_at=churned_at,
+        look_alike_of=look_alike_of,
     )
 
 
+def _plant_look_alikes(
+    world: _World, language: np.ndarray, names: tuple[np.ndarray, ...], city: np.ndarray
+) -> np.ndarray:
+    """Pairs of persons get the names of a LOOK_ALIKES pair and one city (in place); their
+    first accounts will share a postcode. Returns person -> other person of the pair or -1."""
+    rng = world.rng("look_alikes")
+    look_alike_of = np.full(language.size, -1)
+    for code, lang in enumerate(LANGUAGES):
+        members = np.flatnonzero(language == code)
+        pairs = min(max(1, round(LOOK_ALIKE_SHARE * members.size / 2)), members.size // 2)
+        chosen = rng.choice(members, size=(pairs, 2), replace=False)
+        # template -> (person of the pair, first/last, display/ascii)
+        templates = np.array(
+            [[pair[:2], pair[2:]] for pair in (_name_pairs(text) for text in LOOK_ALIKES[lang])],
+            dtype=object,
+        )
+        picked = templates[np.arange(pairs) % len(templates)]
+        for side in (0, 1):
+            for part, array in enumerate(names):
+                array[chosen[:, side]] = picked[:, side, part % 2, part // 2]
+        city[chosen[:, 1]] = city[chosen[:, 0]]
+        look_alike_of[chosen[:, 0]] = chosen[:, 1]
+        look_alike_of[chosen[:, 1]] = chosen[:, 0]
+    return look_alike_of
+
+
 def _records(world: _World, persons: _Persons) -> _Records:
-    """One CRM record per person, plus ~3 % second accounts of the same person."""
+    """One CRM record per person, ~3 % second accounts sharing an email or a phone, and
+    ~1.5 % older accounts sharing only the postcode and a mistyped name."""
     rng = world.rng("records")
     duplicated = np.flatnonzero(rng.random(persons.count) < 0.03)
     by_phone = rng.random(duplicated.size) < 0.5
@@ -577,21 +652,71 @@ def _records(world: _World, persons: _Persons) -> _Records:
     # differently (case, spaces): exactly the trap normalization must handle.
     email_noise = np.where(rng.random(person.size) < 0.05, rng.integers(1, 6, size=person.size), 0)
     email_noise[email_rows] = rng.integers(1, 6, size=email_rows.size)
-    refs = _concat(
-        "CUS-",
-        np.char.mod("%07d", 1_000_000 + rng.choice(9_000_000, size=person.size, replace=False)),
-    )
+    ref_numbers = 1_000_000 + rng.choice(9_000_000, size=person.size, replace=False)
     duplicate_of_person = np.full(persons.count, -1)
     duplicate_of_person[duplicated] = duplicate_rows
+    fuzzy = _fuzzy_duplicates(world, persons, duplicated, ref_numbers)
+    fuzzy_rows = person.size + np.arange(fuzzy["person"].size)
+    fuzzy_duplicate_of_person = np.full(persons.count, -1)
+    fuzzy_duplicate_of_person[fuzzy["person"]] = fuzzy_rows
     return _Records(
-        person=person,
-        ref=refs,
-        email_noise=email_noise,
-        email_normalized=email_normalized,
-        phone=phone,
-        is_duplicate=is_duplicate,
+        person=np.concatenate([person, fuzzy["person"]]),
+        ref=_concat("CUS-", np.char.mod("%07d", np.concatenate([ref_numbers, fuzzy["ref"]]))),
+        email_noise=np.concatenate([email_noise, np.zeros(fuzzy_rows.size, dtype=np.int64)]),
+        email_normalized=np.concatenate([email_normalized, fuzzy["email"]]),
+        phone=np.concatenate([phone, np.full(fuzzy_rows.size, "")]),
+        name_variant=np.concatenate([np.full(person.size, NAME_AS_TYPED), fuzzy["name_variant"]]),
+        is_duplicate=np.concatenate([is_duplicate, np.ones(fuzzy_rows.size, dtype=bool)]),
+        is_fuzzy_duplicate=np.arange(person.size + fuzzy_rows.size) >= person.size,
         primary_of_person=np.arange(persons.count),
         duplicate_of_person=duplicate_of_person,
+        fuzzy_duplicate_of_person=fuzzy_duplicate_of_person,
+    )
+
+
+def _fuzzy_duplicates(
+    world: _World, persons: _Persons, duplicated: np.ndarray, taken_refs: np.ndarray
+) -> dict[str, np.ndarray]:
+    """Older in-store accounts under a mistyped name: no phone, half without an email, the
+    other half with an old address of their own. Only the fuzzy rule can link them."""
+    rng = world.rng("fuzzy_duplicates")
+    eligible = np.ones(persons.count, dtype=bool)
+    eligible[duplicated] = False
+    eligible[persons.look_alike_of >= 0] = False
+    person = np.flatnonzero(eligible & (rng.random(persons.count) < FUZZY_DUPLICATE_SHARE))
+    n = person.size
+    # new account numbers, none already taken
+    drawn = 1_000_000 + rng.choice(9_000_000, size=2 * n + 16, replace=False)
+    refs = drawn[~np.isin(drawn, taken_refs)][:n]
+    first, last = persons.first[person], persons.last[person]
+    # the typo must leave the name recognisable: letters are swapped only in a family name
+    # of 4+ letters whose last two differ, a letter doubled only in a given name of 3+
+    swappable = np.array([len(name) >= 4 and name[-1] != name[-2] for name in last.tolist()])
+    variant = rng.choice(
+        np.array([NAME_UPPER_CASE, NAME_LETTERS_SWAPPED, NAME_LETTER_DOUBLED]), size=n
+    )
+    variant = np.where((variant == NAME_LETTERS_SWAPPED) & ~swappable, NAME_LETTER_DOUBLED, variant)
+    variant = np.where(
+        (variant == NAME_LETTER_DOUBLED) & (np.char.str_len(first) < 3), NAME_UPPER_CASE, variant
+    )
+    accented = np.array([not (a + b).isascii() for a, b in zip(first, last, strict=True)])
+    variant = np.where(accented, NAME_WITHOUT_ACCENTS, variant)
+    old_email = _concat(np.char.partition(persons.email[person], "@")[:, 0], "@legacy.example.org")
+    return {
+        "person": person,
+        "ref": refs,
+        "email": np.where(rng.random(n) < 0.5, "", old_email),
+        "name_variant": variant,
+    }
+
+
+def _orders_on_fuzzy_duplicates(world: _World, orders: _Events, records: _Records) -> _Events:
+    """A person with an older mistyped account placed some orders on it."""
+    rng = world.rng("fuzzy_duplicate_orders")
+    fuzzy = records.fuzzy_duplicate_of_person[orders.person]
+    on_fuzzy = (fuzzy >= 0) & (rng.random(orders.person.size) < 0.4)
+    return _Events(
+        person=orders.person, record=np.where(on_fuzzy, fuzzy, orders.record), at=orders.at
     )
 
 
@@ -905,6 +1030,25 @@ def _noisy_email(email: str, noise: str) -> str:
     )
 
 
+def _typed_name(column: str, variant: str) -> str:
+    """SQL spelling a name the way an account's NAME_* variant has it: upper case, accents
+    stripped, the last two letters of a family name swapped, or the second-last letter of
+    a given name doubled."""
+    swapped = (
+        f"left({column}, length({column}) - 2) || right({column}, 1) "
+        f"|| substr({column}, length({column}) - 1, 1)"
+    )
+    doubled = f"left({column}, length({column}) - 1) || substr({column}, length({column}) - 1)"
+    typo = (
+        (NAME_LETTERS_SWAPPED, swapped) if column == "last_name" else (NAME_LETTER_DOUBLED, doubled)
+    )
+    return (
+        f"case {variant} when {NAME_UPPER_CASE} then upper({column}) "
+        f"when {NAME_WITHOUT_ACCENTS} then strip_accents({column}) "
+        f"when {typo[0]} then {typo[1]} else {column} end"
+    )
+
+
 def _record_columns(persons: _Persons, records: _Records) -> dict[str, np.ndarray]:
     person = records.person
     return {
@@ -946,13 +1090,28 @@ def _write_customers(
             np.char.mod("%d", rng.integers(1, 10, size=n)),
         ),
     )
-    # A second account was opened later than the first one.
+    # A mistyped duplicate is at its person's address; the second person of a look-alike
+    # pair lives at the first one's.
+    look_alike = persons.look_alike_of[person]
+    moves_in = ~records.is_duplicate & (look_alike >= 0) & (look_alike < person)
+    same_address = np.where(
+        records.is_fuzzy_duplicate | moves_in,
+        records.primary_of_person[np.where(moves_in, look_alike, person)],
+        np.arange(n),
+    )
+    postcode = postcode[same_address]
+    # A second account was opened later than the first one; a mistyped one is older.
     signed_up = np.where(
         records.is_duplicate,
         np.minimum(
             persons.signed_up[person] + rng.integers(30 * DAY, 900 * DAY, size=n), world.as_of - DAY
         ),
         persons.signed_up[person],
+    )
+    signed_up = np.where(
+        records.is_fuzzy_duplicate,
+        persons.signed_up[person] - rng.integers(90 * DAY, 3 * 365 * DAY, size=n),
+        signed_up,
     )
     _register(
         con,
@@ -969,6 +1128,7 @@ def _write_customers(
             "consent": persons.consent[person],
             "churned_at": persons.churned_at[person],
             "phone_format": rng.integers(0, PHONE_FORMATS, size=n),
+            "name_variant": records.name_variant,
         },
     )
     _copy(
@@ -977,8 +1137,8 @@ def _write_customers(
         "customers join rec using (record_id)",
         [
             ("Account ID", "customer_ref"),
-            ("First Name", "first_name"),
-            ("Last Name", "last_name"),
+            ("First Name", _typed_name("first_name", "name_variant")),
+            ("Last Name", _typed_name("last_name", "name_variant")),
             ("Email", _noisy_email("email_clean", "crm_email_noise")),
             ("Phone", _phone("phone", "phone_format")),
             ("Mailing Country", "country"),
@@ -1767,7 +1927,10 @@ def _truths(
         responses["person"][recent & (responses["csat"] >= 1) & (responses["csat"] <= 2)]
     )
     duplicates = records.is_duplicate
-    by_phone = duplicates & (records.email_normalized != persons.email[records.person])
+    fuzzy = records.is_fuzzy_duplicate
+    by_phone = duplicates & ~fuzzy & (records.email_normalized != persons.email[records.person])
+    fuzzy_person = records.person[fuzzy]
+    look_alike_first = np.flatnonzero(persons.look_alike_of > np.arange(persons.count))
     bad_nps = int(responses["bad"].sum())
     bad_tickets = 1 if counts["demo_support_tickets"] else 0
     finished = int((loadable & responses["finished"]).sum())
@@ -1780,8 +1943,17 @@ def _truths(
         persons=persons.count,
         crm_records=int(records.ref.size),
         duplicate_crm_records=int(duplicates.sum()),
-        duplicates_by_email=int((duplicates & ~by_phone).sum()),
+        duplicates_by_email=int((duplicates & ~fuzzy & ~by_phone).sum()),
         duplicates_by_phone=int(by_phone.sum()),
+        duplicates_by_name_and_postcode=int(fuzzy.sum()),
+        fuzzy_duplicate_pairs=_ref_pairs(
+            records, records.primary_of_person[fuzzy_person], np.flatnonzero(fuzzy)
+        ),
+        look_alike_pairs=_ref_pairs(
+            records,
+            records.primary_of_person[look_alike_first],
+            records.primary_of_person[persons.look_alike_of[look_alike_first]],
+        ),
         person_of_customer_ref=dict(
             sorted(
                 zip(
@@ -1823,6 +1995,14 @@ def _truths(
         recent_low_csat_persons=int(low_csat_people.size),
         recent_detractor_persons_consenting=int(persons.consent[detractor_people].sum()),
         recent_low_csat_persons_consenting=int(persons.consent[low_csat_people].sum()),
+    )
+
+
+def _ref_pairs(
+    records: _Records, first: np.ndarray, second: np.ndarray
+) -> tuple[tuple[str, str], ...]:
+    return tuple(
+        sorted(zip(records.ref[first].tolist(), records.ref[second].tolist(), strict=True))
     )
 
 
@@ -1956,7 +2136,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"  {feed:<26} {rows:>9,} rows  {truths.feed_files[feed]}")
     print(
         f"  persons {truths.persons:,}, CRM records {truths.crm_records:,} "
-        f"({truths.duplicate_crm_records} duplicates)"
+        f"({truths.duplicate_crm_records} duplicates, {truths.duplicates_by_name_and_postcode} "
+        f"of them only by name and postcode; {len(truths.look_alike_pairs)} look-alike pairs)"
     )
     lowest = truths.lowest_nps_touchpoint
     print(

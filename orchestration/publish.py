@@ -14,6 +14,7 @@ CORE_MARTS: tuple[str, ...] = (
     "core.fct_calls",
     "core.fct_orders",
     "core.metric_reconciliation",
+    "core.fct_identity_links",
 )
 
 SERVING_KEY = dg.AssetKey(["serving", "serving_duckdb"])

@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import os
 import shutil
+import subprocess
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -32,6 +35,9 @@ from ingestion.demo import (
 
 pytestmark = pytest.mark.e2e
 SLA_TARGETS = Path(__file__).parent.parent / "dbt_project/seeds/sla_targets.csv"
+
+DBT_PROJECT_DIR = Path(__file__).resolve().parents[1] / "dbt_project"
+CRM_FEED = "demo_crm_customers"
 
 
 @dataclass
@@ -180,8 +186,104 @@ def test_identity_resolution_recovers_every_planted_person(world: World) -> None
     precision = len(true_links) / len(same_customer)
     recall = len(true_links) / len(same_person)
     assert precision >= 0.99 and recall >= 0.98, (precision, recall)
+    # the duplicates only the fuzzy rule can find, and the look-alikes it must leave apart
+    fuzzy_pairs = {tuple(sorted(pair)) for pair in world.truths.fuzzy_duplicate_pairs}
+    fuzzy_recall = len(fuzzy_pairs & same_customer) / len(fuzzy_pairs)
+    look_alikes = {tuple(sorted(pair)) for pair in world.truths.look_alike_pairs}
+    assert fuzzy_recall >= 0.98 and look_alikes and not look_alikes & same_customer, fuzzy_recall
     crm_customers = world.query("select count(*) from core.dim_customers where is_in_crm")[0][0]
     assert crm_customers == world.truths.persons
+
+
+def _links(file: Path) -> set[tuple[str, str, str]]:
+    """Every link of core.fct_identity_links as (rule, record, what it links to)."""
+    con = duckdb.connect(str(file), read_only=True)
+    try:
+        rows = con.execute(
+            "select rule_name, record_id,"
+            " coalesce(linked_record_id, identifier_type || ':' || identifier_value)"
+            " from core.fct_identity_links"
+        ).fetchall()
+    finally:
+        con.close()
+    return set(rows)
+
+
+def test_fuzzy_links_are_the_planted_duplicates_and_their_typo_never_survives(
+    world: World,
+) -> None:
+    fuzzy_links = {
+        frozenset((record_id, linked))
+        for rule, record_id, linked in _links(world.serving)
+        if rule == "name_and_postcode"
+    }
+    planted = {
+        frozenset(f"{CRM_FEED}:{ref}" for ref in pair)
+        for pair in world.truths.fuzzy_duplicate_pairs
+    }
+    assert fuzzy_links == planted
+    # the mistyped account is the older one: the golden name comes from the first account
+    name_source_of_record = dict(
+        world.query(
+            "select records.record_id, customers.name_source_record_id"
+            " from intermediate.int_records_resolved as records"
+            " join core.dim_customers as customers using (customer_id)"
+            " where records.record_type = 'crm_customer'",
+            file=world.warehouse,
+        )
+    )
+    for first, mistyped in world.truths.fuzzy_duplicate_pairs:
+        assert name_source_of_record[f"{CRM_FEED}:{mistyped}"] == f"{CRM_FEED}:{first}"
+    flagged = world.query("select count(*) from core.dim_customers where has_fuzzy_match")[0][0]
+    assert flagged == len(planted)
+
+
+def test_switching_the_fuzzy_rule_off_drops_its_links_and_only_them(
+    world: World, tmp_path: Path
+) -> None:
+    home = tmp_path / "fuzzy_off"
+    home.mkdir()
+    warehouse = paths.warehouse_path(home)
+    shutil.copyfile(world.warehouse, warehouse)
+    dbt = Path(sys.executable).with_name("dbt")
+    subprocess.run(
+        [
+            str(dbt),
+            "--no-use-colors",
+            "run",
+            "--select",
+            "path:models/intermediate/identity",
+            "fct_identity_links",
+            "--vars",
+            "{identity_disabled_rules: [name_and_postcode]}",
+            "--project-dir",
+            str(DBT_PROJECT_DIR),
+            "--profiles-dir",
+            str(DBT_PROJECT_DIR),
+            # the project's own target/ holds the manifest Dagster reads: leave it alone
+            "--target-path",
+            str(tmp_path / "target"),
+            "--log-path",
+            str(tmp_path / "logs"),
+        ],
+        env={**os.environ, "CXMART_HOME": str(home)},
+        check=True,
+        capture_output=True,
+    )
+    links_on, links_off = _links(world.warehouse), _links(warehouse)
+    fuzzy = {link for link in links_on if link[0] == "name_and_postcode"}
+    assert len(fuzzy) == world.truths.duplicates_by_name_and_postcode
+    assert links_off == links_on - fuzzy
+    # without the fuzzy rule, each mistyped account is a customer of its own again
+    customers_off = duckdb.connect(str(warehouse), read_only=True)
+    try:
+        crm_customers = customers_off.execute(
+            "select count(distinct records.customer_id) from intermediate.int_records_resolved"
+            " as records where records.record_type = 'crm_customer'"
+        ).fetchall()[0][0]
+    finally:
+        customers_off.close()
+    assert crm_customers == world.truths.persons + world.truths.duplicates_by_name_and_postcode
 
 
 def test_planted_driver_order_comes_out(world: World) -> None:

@@ -34,3 +34,34 @@
 {% macro default__cx_regexp_replace(expression, pattern, replacement) -%}
     regexp_replace({{ expression }}, '{{ pattern }}', '{{ replacement }}', 'g')
 {%- endmacro %}
+
+{#- A postcode as the fuzzy identity rule blocks on: letters and digits only, upper case
+    ("m5v 3l9" and "M5V-3L9" are one postcode); null when nothing is left. -#}
+{% macro cx_postcode_key(column) -%}
+    nullif(upper({{ cx_regexp_replace(column, '[^0-9A-Za-z]', '') }}), '')
+{%- endmacro %}
+
+{#- A name as the fuzzy identity rule compares it: accents stripped, lower case, letters a-z
+    only ("O'Brien" = "obrien", "JOÃO" = "joao"); null when nothing is left, so names
+    written without Latin letters are never fuzzy-matched. -#}
+{% macro cx_name_key(column) -%}
+    nullif({{ cx_regexp_replace('lower(' ~ cx_strip_accents(column) ~ ')', '[^a-z]', '') }}, '')
+{%- endmacro %}
+
+{% macro cx_strip_accents(expression) -%}
+    {{ return(adapter.dispatch('cx_strip_accents', 'cxmart')(expression)) }}
+{%- endmacro %}
+
+{% macro default__cx_strip_accents(expression) -%}
+    strip_accents({{ expression }})
+{%- endmacro %}
+
+{#- Similarity of two names in [0, 1], 1 = the same: Jaro-Winkler, which forgives a typo or
+    two letters swapped more than a difference near the start of the name. -#}
+{% macro cx_name_similarity(left_name, right_name) -%}
+    {{ return(adapter.dispatch('cx_name_similarity', 'cxmart')(left_name, right_name)) }}
+{%- endmacro %}
+
+{% macro default__cx_name_similarity(left_name, right_name) -%}
+    jaro_winkler_similarity({{ left_name }}, {{ right_name }})
+{%- endmacro %}

@@ -7,6 +7,7 @@ email, then normalized phone. One test runs the real loader over the files.
 
 from __future__ import annotations
 
+import csv
 import json
 from datetime import date, datetime
 from pathlib import Path
@@ -23,6 +24,9 @@ from ingestion.registry import Feed, load_registry, parse_feed_file
 from ingestion.warehouse import quote_identifier
 
 SOURCES = Path(__file__).resolve().parents[2] / "ingestion" / "sources" / "demo"
+IDENTITY_RULES = (
+    Path(__file__).resolve().parents[2] / "dbt_project" / "seeds" / "identity_rules.csv"
+)
 END_DATE = date(2025, 11, 23)
 SCALE = 0.25
 TS = "%Y-%m-%d %H:%M:%S"
@@ -204,28 +208,35 @@ def test_nothing_happens_after_as_of(con: duckdb.DuckDBPyConnection) -> None:
     assert str(latest) < END_DATE.isoformat()
 
 
-def test_duplicate_crm_records_share_an_email_or_a_phone_and_nothing_else_does(
+def test_duplicate_crm_records_share_an_email_or_a_phone_or_only_a_postcode_and_name(
     con: duckdb.DuckDBPyConnection, world: tuple[Path, DemoTruths]
 ) -> None:
     truths = world[1]
     assert truths.crm_records == truths.persons + truths.duplicate_crm_records
-    assert truths.duplicate_crm_records == truths.duplicates_by_email + truths.duplicates_by_phone
-    assert 0.015 * truths.persons <= truths.duplicate_crm_records <= 0.05 * truths.persons
+    assert truths.duplicate_crm_records == (
+        truths.duplicates_by_email
+        + truths.duplicates_by_phone
+        + truths.duplicates_by_name_and_postcode
+    )
+    assert 0.015 * truths.persons <= truths.duplicate_crm_records <= 0.07 * truths.persons
     assert truths.duplicates_by_email > 0 and truths.duplicates_by_phone > 0
+    assert truths.duplicates_by_name_and_postcode == len(truths.fuzzy_duplicate_pairs) > 0
     assert _scalar(con, "select count(*) from crm where person is null") == 0
     duplicates = _scalar(con, "select count(*) - count(distinct person) from crm")
     assert duplicates == truths.duplicate_crm_records
-    # every second account shares a normalized email or phone with the first one
-    unlinked = _scalar(
-        con,
+    # every second account but the fuzzy ones shares a normalized email or phone with the first
+    fuzzy_refs = [second for _, second in truths.fuzzy_duplicate_pairs]
+    unlinked = con.execute(
         """
         select count(*) from (
-            select person from crm group by person having count(*) > 1
+            select person from crm where customer_ref not in (select unnest(?::varchar[]))
+            group by person having count(*) > 1
             and count(distinct email) > 1 and (count(distinct phone) > 1 or count(phone) < 2)
         )
         """,
-    )
-    assert unlinked == 0
+        [fuzzy_refs],
+    ).fetchall()
+    assert unlinked == [(0,)]
     by_email = _scalar(
         con,
         "select count(*) from (select person from crm group by person, email having count(*) > 1)",
@@ -243,6 +254,79 @@ def test_duplicate_crm_records_share_an_email_or_a_phone_and_nothing_else_does(
         )
         >= truths.duplicates_by_email
     )
+
+
+def test_fuzzy_duplicates_and_look_alikes_sit_on_either_side_of_the_declared_threshold(
+    con: duckdb.DuckDBPyConnection, world: tuple[Path, DemoTruths]
+) -> None:
+    """A mistyped older account shares no email or phone with its person's first account,
+    only the postcode and a name the fuzzy rule (seeds/identity_rules.csv, names compared as
+    dbt's cx_name_key does) finds alike; look-alike persons share a postcode and names just
+    below the threshold; no other two persons of one postcode reach it."""
+    truths = world[1]
+    with IDENTITY_RULES.open(encoding="utf-8") as rules:
+        (threshold,) = [
+            float(rule["min_similarity"])
+            for rule in csv.DictReader(rules)
+            if rule["rule_name"] == "name_and_postcode"
+        ]
+    con.execute("create temp table planted (first_ref varchar, second_ref varchar, kind varchar)")
+    for kind, pairs in (
+        ("fuzzy", truths.fuzzy_duplicate_pairs),
+        ("look_alike", truths.look_alike_pairs),
+    ):
+        con.executemany(
+            f"insert into planted values (?, ?, '{kind}')", [list(pair) for pair in pairs]
+        )
+    con.execute(
+        """
+        create macro name_key(name) as
+            regexp_replace(lower(strip_accents(name)), '[^a-z]', '', 'g');
+        create temp table accounts as
+        select
+            crm.customer_ref,
+            crm.person,
+            crm.email,
+            crm.phone,
+            upper(regexp_replace(source."Mailing Zip/Postal Code", '[^0-9A-Za-z]', '', 'g'))
+                as postcode,
+            source."First Name" || ' ' || source."Last Name" as full_name,
+            name_key(source."First Name") as first_key,
+            name_key(source."Last Name") as last_key
+        from crm
+        join demo_crm_customers as source on crm.customer_ref = source."Account ID";
+        create temp table compared as
+        select
+            planted.kind,
+            one.person = other.person as same_person,
+            one.email = other.email or one.phone = other.phone as shares_identifier,
+            one.full_name = other.full_name as same_spelling,
+            least(jaro_winkler_similarity(one.first_key, other.first_key),
+                  jaro_winkler_similarity(one.last_key, other.last_key)) as similarity
+        from accounts as one
+        join accounts as other
+            on one.postcode = other.postcode and one.customer_ref < other.customer_ref
+        left join planted
+            on (one.customer_ref, other.customer_ref) in (
+                (planted.first_ref, planted.second_ref), (planted.second_ref, planted.first_ref))
+        """
+    )
+    kinds = con.execute(
+        "select kind, count(*), bool_and(same_person), bool_or(coalesce(shares_identifier, false)),"
+        " bool_or(same_spelling), min(similarity), max(similarity)"
+        " from compared where kind is not null group by kind order by kind"
+    ).fetchall()
+    fuzzy, look_alike = kinds
+    assert fuzzy[:5] == ("fuzzy", len(truths.fuzzy_duplicate_pairs), True, False, False)
+    assert fuzzy[5] >= threshold
+    assert look_alike[:3] == ("look_alike", len(truths.look_alike_pairs), False)
+    assert look_alike[5] >= 0.7 and look_alike[6] < threshold
+    # every planted pair was found at one postcode, and nothing else looks alike there
+    accidental = con.execute(
+        f"select count(*) from compared where kind is null and similarity >= {threshold}"
+        " and not same_person"
+    ).fetchall()
+    assert accidental == [(0,)]
 
 
 def test_every_reference_in_other_feeds_resolves_to_a_person(

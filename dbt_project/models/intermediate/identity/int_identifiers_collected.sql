@@ -1,6 +1,11 @@
--- Every identifier every record carries, one row per record × identifier: the evidence
--- identity resolution links on (CRM id, normalized email, E.164 phone).
+-- Every identifier every record carries, one row per record × identifier, credited to the
+-- first enabled identity rule (int_identity_rules_enabled) that links on it. A rule only
+-- says which value of which record it reads; its identifier type (the seed's) names the
+-- node, so rules of one type (a CRM id on a CRM account, on a survey, on a reviewed order)
+-- link to each other.
 with
+
+rules as (select * from {{ ref('int_identity_rules_enabled') }}),
 
 crm_customers as (select * from {{ ref('stg_crm__customers') }}),
 
@@ -21,7 +26,7 @@ record_identifiers as (
     select
         crm_record_id as record_id,
         'crm_customer' as record_type,
-        'crm' as identifier_type,
+        'crm_id' as rule_name,
         customer_ref as identifier_value
     from crm_customers
     union all
@@ -30,41 +35,41 @@ record_identifiers as (
     select crm_record_id, 'crm_customer', 'phone', phone_e164 from crm_customers
     union all
     -- a source's own person id: accounts sharing it are one person (scoped to its feed)
-    select crm_record_id, 'crm_customer', 'person', feed || ':' || person_ref from crm_customers
+    select crm_record_id, 'crm_customer', 'source_person_id', feed || ':' || person_ref from crm_customers
     where person_ref is not null
     union all
-    select order_id, 'order', 'crm', customer_ref from crm_orders
+    select order_id, 'order', 'crm_id', customer_ref from crm_orders
     union all
-    select invitation_id, 'survey_invitation', 'crm', customer_ref from survey_invitations
+    select invitation_id, 'survey_invitation', 'survey_external_reference', customer_ref from survey_invitations
     union all
     select invitation_id, 'survey_invitation', 'email', email_normalized from survey_invitations
     union all
     select invitation_id, 'survey_invitation', 'phone', phone_e164 from survey_invitations
     union all
-    select response_id, 'survey_response', 'crm', customer_ref from survey_responses
+    select response_id, 'survey_response', 'survey_external_reference', customer_ref from survey_responses
     union all
     select response_id, 'survey_response', 'email', email_normalized from survey_responses
     union all
     select response_id, 'survey_response', 'phone', phone_e164 from survey_responses
     union all
     -- a post-purchase review belongs to the buyer of the order it reviews
-    select survey_responses.response_id, 'survey_response', 'crm', crm_orders.customer_ref
+    select survey_responses.response_id, 'survey_response', 'reviewed_order', crm_orders.customer_ref
     from survey_responses
     inner join crm_orders on survey_responses.order_ref = crm_orders.order_ref
     union all
-    select ticket_id, 'ticket', 'crm', customer_ref from tickets
+    select ticket_id, 'ticket', 'crm_id', customer_ref from tickets
     union all
     select ticket_id, 'ticket', 'email', email_normalized from tickets
     union all
     select ticket_id, 'ticket', 'phone', phone_e164 from tickets
     union all
-    select ticket_id, 'ticket', 'social', social_handle from tickets
+    select ticket_id, 'ticket', 'social_handle', social_handle from tickets
     union all
-    select call_id, 'call', 'crm', customer_ref from calls
+    select call_id, 'call', 'crm_id', customer_ref from calls
     union all
     select call_id, 'call', 'phone', phone_e164 from calls
     union all
-    select session_id, 'web_session', 'crm', customer_ref from web_sessions
+    select session_id, 'web_session', 'crm_id', customer_ref from web_sessions
     union all
     select session_id, 'web_session', 'email', email_normalized from web_sessions
 
@@ -73,13 +78,28 @@ record_identifiers as (
 present as (
 
     select
-        record_id,
-        record_type,
-        identifier_type,
-        identifier_value,
-        identifier_type || ':' || identifier_value as node_id
+        record_identifiers.record_id,
+        record_identifiers.record_type,
+        record_identifiers.rule_name,
+        rules.rule_order,
+        rules.identifier_type,
+        record_identifiers.identifier_value,
+        rules.identifier_type || ':' || record_identifiers.identifier_value as node_id
     from record_identifiers
-    where identifier_value is not null and identifier_value <> ''
+    -- a disabled rule links nothing: its identifiers are not collected
+    inner join rules
+        on record_identifiers.rule_name = rules.rule_name
+    where record_identifiers.identifier_value is not null and record_identifiers.identifier_value <> ''
+
+),
+
+-- rules apply in order: an identifier two rules find on one record is credited to the first
+credited as (
+
+    select
+        *,
+        row_number() over (partition by record_id, node_id order by rule_order) as credit_rank
+    from present
 
 ),
 
@@ -88,20 +108,27 @@ present as (
 junk_identifiers as (
 
     select node_id
-    from present
-    where record_type = 'crm_customer' and identifier_type <> 'crm'
+    from credited
+    where record_type = 'crm_customer' and identifier_type <> 'crm' and credit_rank = 1
     group by node_id
-    having count(distinct record_id) > {{ var('identity_max_records_per_identifier') }}
+    having count(*) > {{ var('identity_max_records_per_identifier') }}
 
 ),
 
 final as (
 
-    select present.*
-    from present
+    select
+        credited.record_id,
+        credited.record_type,
+        credited.rule_name,
+        credited.rule_order,
+        credited.identifier_type,
+        credited.identifier_value,
+        credited.node_id
+    from credited
     left join junk_identifiers
-        on present.node_id = junk_identifiers.node_id
-    where junk_identifiers.node_id is null
+        on credited.node_id = junk_identifiers.node_id
+    where credited.credit_rank = 1 and junk_identifiers.node_id is null
 
 )
 

@@ -1,9 +1,13 @@
--- Deterministic identity resolution: identifiers that appear on one record belong to one
--- person; the connected components of that graph are customers. Each component is named
--- after its most authoritative identifier (a CRM id before an email before a phone).
+-- Identity resolution by the exact rules: identifiers that appear on one record belong to
+-- one person; the connected components of that graph are the exact-match customers. Each
+-- component is anchored on its most authoritative identifier: the identifier type whose
+-- first rule comes first in the declared order (a CRM id before a person id before an
+-- email before a phone before a social handle), then the smallest value.
 with recursive
 
 identifiers as (select * from {{ ref('int_identifiers_collected') }}),
+
+rules as (select * from {{ ref('int_identity_rules_enabled') }}),
 
 record_anchors as (
 
@@ -35,61 +39,43 @@ undirected_edges as (
 
 ),
 
+identifier_authority as (
+
+    select
+        identifier_type,
+        min(rule_order) as authority_rank
+    from rules
+    group by identifier_type
+
+),
+
 nodes as (
 
-    select distinct node_id, identifier_type from identifiers
+    select distinct
+        identifiers.node_id,
+        identifiers.identifier_type,
+        -- fixed width, so that text order is rank order: '1001crm:…' < '1005email:…'
+        cast(1000 + identifier_authority.authority_rank as {{ dbt.type_string() }})
+        || identifiers.node_id as anchor_key
+    from identifiers
+    inner join identifier_authority
+        on identifiers.identifier_type = identifier_authority.identifier_type
 
 ),
 
-reachable (node_id, reachable_node_id) as (
-
-    select
-        node_id,
-        node_id as reachable_node_id
-    from nodes
-    union
-    select
-        reachable.node_id,
-        undirected_edges.to_node_id
-    from reachable
-    inner join undirected_edges
-        on reachable.reachable_node_id = undirected_edges.from_node_id
-
-),
-
-ranked_members as (
-
-    select
-        reachable.node_id,
-        case nodes.identifier_type when 'crm' then 1 when 'person' then 2 when 'email' then 3 else 4 end
-            as authority_rank,
-        reachable.reachable_node_id
-    from reachable
-    inner join nodes
-        on reachable.reachable_node_id = nodes.node_id
-
-),
-
-component_anchor as (
-
-    select
-        node_id,
-        min(cast(authority_rank as {{ dbt.type_string() }}) || reachable_node_id) as anchor_key
-    from ranked_members
-    group by node_id
-
-),
+{{ cx_component_anchors('nodes', 'undirected_edges') }},
 
 final as (
 
     select
-        component_anchor.node_id,
+        component_anchors.node_id,
         nodes.identifier_type,
-        substr(component_anchor.anchor_key, 2) as anchor_node_id,
-        {{ dbt.hash('substr(component_anchor.anchor_key, 2)') }} as customer_id
-    from component_anchor
+        component_anchors.anchor_key,
+        substr(component_anchors.anchor_key, 5) as anchor_node_id,
+        {{ dbt.hash('substr(component_anchors.anchor_key, 5)') }} as component_id
+    from component_anchors
     inner join nodes
-        on component_anchor.node_id = nodes.node_id
+        on component_anchors.node_id = nodes.node_id
 
 )
 

@@ -1,13 +1,16 @@
--- One row per resolved customer: the golden record from the customer's CRM records
--- (the most recently signed-up record wins, then the latest load), consent that honours
--- any opt-out, and the trailing-12-month value.
+-- One row per resolved customer: the golden record built by the declared survivorship
+-- policies (int_customer_attributes_survived; consent is contactable only when every CRM
+-- account consents), contacts from any linked source for customers without CRM ones, and
+-- the trailing-12-month value.
 with
 
 records as (select * from {{ ref('int_records_resolved') }}),
 
 identifiers as (select * from {{ ref('int_identifiers_collected') }}),
 
-crm_customers as (select * from {{ ref('stg_crm__customers') }}),
+survived as (select * from {{ ref('int_customer_attributes_survived') }}),
+
+fuzzy_pairs as (select * from {{ ref('int_identity_fuzzy_pairs_matched') }}),
 
 orders as (select * from {{ ref('fct_orders') }}),
 
@@ -15,61 +18,51 @@ customers as (
 
     select
         customer_id,
-        count(case when record_type = 'crm_customer' then 1 end) as crm_record_count,
         count(*) as source_record_count
     from records
     group by customer_id
 
 ),
 
-crm_ranked as (
+-- customers known only from surveys or service channels: their own email / phone
+fallback_candidates as (
 
     select
         records.customer_id,
-        crm_customers.*,
+        identifiers.identifier_type,
+        identifiers.identifier_value,
+        identifiers.record_id,
         row_number() over (
-            partition by records.customer_id
-            order by
-                crm_customers.signed_up_at desc nulls last, crm_customers.loaded_at desc,
-                crm_customers.crm_record_id asc
-        ) as survivorship_rank
-    from crm_customers
+            partition by records.customer_id, identifiers.identifier_type
+            order by identifiers.identifier_value, identifiers.record_id
+        ) as candidate_rank
+    from identifiers
     inner join records
-        on crm_customers.crm_record_id = records.record_id
+        on identifiers.record_id = records.record_id
+    where identifiers.identifier_type in ('email', 'phone')
 
 ),
 
-golden as (
-
-    select * from crm_ranked
-    where survivorship_rank = 1
-
-),
-
-crm_flags as (
+fallback_contacts as (
 
     select
         customer_id,
-        min(case when has_contact_consent then 1 else 0 end) = 1 as has_contact_consent,
-        max(case when is_churned then 1 else 0 end) = 1 as is_churned,
-        max(churned_at) as churned_at,
-        min(signed_up_at) as first_signed_up_at
-    from crm_ranked
+        max(case when identifier_type = 'email' then identifier_value end) as email,
+        max(case when identifier_type = 'email' then record_id end) as email_record_id,
+        max(case when identifier_type = 'phone' then identifier_value end) as phone,
+        max(case when identifier_type = 'phone' then record_id end) as phone_record_id
+    from fallback_candidates
+    where candidate_rank = 1
     group by customer_id
 
 ),
 
--- customers known only from surveys or service channels: their own email / phone
-fallback_contacts as (
+fuzzy_matched as (
 
-    select
-        records.customer_id,
-        min(case when identifiers.identifier_type = 'email' then identifiers.identifier_value end) as email,
-        min(case when identifiers.identifier_type = 'phone' then identifiers.identifier_value end) as phone
-    from identifiers
+    select distinct records.customer_id
+    from fuzzy_pairs
     inner join records
-        on identifiers.record_id = records.record_id
-    group by records.customer_id
+        on fuzzy_pairs.record_id = records.record_id
 
 ),
 
@@ -95,23 +88,35 @@ final as (
 
     select
         customers.customer_id,
-        golden.customer_ref as primary_customer_ref,
-        golden.first_name,
-        golden.last_name,
-        coalesce(golden.email_normalized, fallback_contacts.email) as email,
-        coalesce(golden.phone_e164, fallback_contacts.phone) as phone,
-        golden.country,
-        golden.region,
-        golden.city,
-        golden.postcode,
-        coalesce(golden.segment, 'unknown') as segment,
-        crm_flags.first_signed_up_at,
-        coalesce(crm_flags.has_contact_consent, false) as has_contact_consent,
-        coalesce(crm_flags.is_churned, false) as is_churned,
-        crm_flags.churned_at,
-        golden.customer_id is not null as is_in_crm,
-        customers.crm_record_count,
+        survived.primary_customer_ref,
+        survived.first_name,
+        survived.last_name,
+        coalesce(survived.email, fallback_contacts.email) as email,
+        coalesce(survived.phone, fallback_contacts.phone) as phone,
+        survived.country,
+        survived.region,
+        survived.city,
+        survived.postcode,
+        coalesce(survived.segment, 'unknown') as segment,
+        survived.first_signed_up_at,
+        coalesce(survived.has_contact_consent, false) as has_contact_consent,
+        coalesce(survived.is_churned, false) as is_churned,
+        survived.churned_at,
+        survived.customer_id is not null as is_in_crm,
+        coalesce(survived.crm_record_count, 0) as crm_record_count,
         customers.source_record_count,
+        survived.primary_record_id,
+        survived.name_source_record_id,
+        case
+            when survived.email is not null then survived.email_source_record_id
+            else fallback_contacts.email_record_id
+        end as email_source_record_id,
+        case
+            when survived.phone is not null then survived.phone_source_record_id
+            else fallback_contacts.phone_record_id
+        end as phone_source_record_id,
+        survived.address_source_record_id,
+        fuzzy_matched.customer_id is not null as has_fuzzy_match,
         coalesce(order_value.lifetime_order_count, 0) as lifetime_order_count,
         coalesce(order_value.revenue_t12m, 0) as revenue_t12m,
         case
@@ -123,12 +128,12 @@ final as (
         order_value.first_ordered_at,
         order_value.last_ordered_at
     from customers
-    left join golden
-        on customers.customer_id = golden.customer_id
-    left join crm_flags
-        on customers.customer_id = crm_flags.customer_id
+    left join survived
+        on customers.customer_id = survived.customer_id
     left join fallback_contacts
         on customers.customer_id = fallback_contacts.customer_id
+    left join fuzzy_matched
+        on customers.customer_id = fuzzy_matched.customer_id
     left join order_value
         on customers.customer_id = order_value.customer_id
 

@@ -1,0 +1,76 @@
+-- The evidence of identity resolution, one row per link an enabled rule made: a record
+-- carries an identifier (exact rules; records carrying the same identifier are one
+-- customer), or two CRM accounts look alike (fuzzy rule, with its similarity score).
+-- "Why are these two records one customer?": follow the links of that customer_id from
+-- one record to the other, through the identifiers they share and the fuzzy pairs.
+with
+
+identifiers as (select * from {{ ref('int_identifiers_collected') }}),
+
+fuzzy_pairs as (select * from {{ ref('int_identity_fuzzy_pairs_matched') }}),
+
+records as (select * from {{ ref('int_records_resolved') }}),
+
+rules as (select * from {{ ref('int_identity_rules_enabled') }}),
+
+exact_links as (
+
+    select
+        rule_name,
+        record_id,
+        record_type,
+        cast(null as {{ dbt.type_string() }}) as linked_record_id,
+        identifier_value
+    from identifiers
+
+),
+
+fuzzy_links as (
+
+    select
+        rule_name,
+        record_id,
+        'crm_customer' as record_type,
+        matched_record_id as linked_record_id,
+        postcode_key as identifier_value
+    from fuzzy_pairs
+
+),
+
+links as (
+
+    select * from exact_links
+    union all
+    select * from fuzzy_links
+
+),
+
+final as (
+
+    select
+        {{ dbt.hash(dbt.concat([
+            'links.rule_name', "'|'", 'links.record_id', "'|'",
+            "coalesce(links.linked_record_id, rules.identifier_type || ':' || links.identifier_value)",
+        ])) }} as link_id,
+        records.customer_id,
+        rules.rule_order,
+        links.rule_name,
+        rules.match_method,
+        rules.confidence,
+        links.record_id,
+        links.record_type,
+        links.linked_record_id,
+        rules.identifier_type,
+        links.identifier_value,
+        fuzzy_pairs.similarity_score
+    from links
+    inner join rules
+        on links.rule_name = rules.rule_name
+    inner join records
+        on links.record_id = records.record_id
+    left join fuzzy_pairs
+        on links.record_id = fuzzy_pairs.record_id and links.linked_record_id = fuzzy_pairs.matched_record_id
+
+)
+
+select * from final
