@@ -91,6 +91,7 @@ ROLE_TABLES: tuple[str, ...] = (
     "manager.touchpoint_performance",
     "manager.driver_importance",
     "executive.cx_scorecard",
+    "executive.journey_stage_scores",
 )
 
 
@@ -121,7 +122,8 @@ def summarize_serving(serving: Path) -> str:
         )
         month = con.execute(
             "select month_start, nps, nps_margin_of_error, nps_responses, csat_pct, "
-            "response_rate_pct, revenue_at_risk, is_low_sample from executive.cx_scorecard "
+            "response_rate_pct, revenue_at_risk, is_low_sample, top_pain_point_1, "
+            "top_pain_point_1_mentions, pain_point_verbatims from executive.cx_scorecard "
             "where nps_responses > 0 order by month_start desc limit 1"
         ).fetchone()
         if month:
@@ -131,6 +133,11 @@ def summarize_serving(serving: Path) -> str:
                 f"(n={month[3]:,}){low}, CSAT {_fmt(month[4], '%')}, "
                 f"response rate {_fmt(month[5], '%')}, revenue at risk {_fmt(month[6])}"
             )
+            if month[8]:
+                lines.append(
+                    f"Top pain point: {month[8]} ({month[9]:,} of {month[10]:,} detractor / "
+                    "low-CSAT verbatims)"
+                )
         worst = con.execute(
             "select touchpoint, 100.0 * (sum(promoters) - sum(detractors)) / sum(nps_responses) "
             "from manager.touchpoint_performance group by touchpoint "

@@ -37,8 +37,8 @@ refresh_manager_tables = dg.define_asset_job(
 )
 refresh_executive_scorecard = dg.define_asset_job(
     "refresh_executive_scorecard",
-    selection=_refresh_of("executive.cx_scorecard"),
-    description="Executives: the monthly CX scorecard, then publish.",
+    selection=_refresh_of("executive.cx_scorecard", "executive.journey_stage_scores"),
+    description="Executives: the monthly CX scorecard and journey-stage NPS, then publish.",
 )
 
 ROLE_CADENCES = {

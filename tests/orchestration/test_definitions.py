@@ -12,6 +12,7 @@ ROLE_TABLES = [
     ["manager", "touchpoint_performance"],
     ["manager", "driver_importance"],
     ["executive", "cx_scorecard"],
+    ["executive", "journey_stage_scores"],
 ]
 
 
