@@ -187,7 +187,7 @@ def test_role_tables_are_published_as_parquet_files_too(world: World) -> None:
     files = sorted(paths.parquet_dir(world.home).glob("*/*.parquet"))
     assert {f"{file.parent.name}.{file.stem}" for file in files} == set(role_tables)
     for file in files:
-        rows = duckdb.sql(f"select count(*) from read_parquet('{file}')").fetchone()[0]
+        rows = world.query(f"select count(*) from read_parquet('{file}')")[0][0]
         assert rows == role_tables[f"{file.parent.name}.{file.stem}"], file
 
 
