@@ -147,6 +147,19 @@ FOLLOWUP_REASONS: tuple[str, ...] = (
 )
 FOLLOWUP_STATUSES: tuple[str, ...] = ("open", "closed")
 
+
+def compound_key(*columns: str) -> tuple[Check, ...]:
+    """A grain of several columns: each one present, the combination unique."""
+    return (*(NotNull(column) for column in columns), UniqueTogether(columns))
+
+
+# every published NPS: in range, a non-negative denominator, the low-sample flag set
+NPS_CHECKS: tuple[Check, ...] = (
+    Between("nps", -100, 100),
+    Between("nps_responses", min_value=0),
+    NotNull("is_low_sample"),
+)
+
 ROLE_SUITES: dict[str, TableSuite] = {
     suite.table: suite
     for suite in (
@@ -174,15 +187,9 @@ ROLE_SUITES: dict[str, TableSuite] = {
             table="manager.touchpoint_performance",
             checks=(
                 RowCountAtLeast(1),
-                NotNull("touchpoint"),
-                NotNull("channel"),
-                NotNull("team"),
-                NotNull("week_start"),
-                UniqueTogether(("touchpoint", "channel", "team", "week_start")),
-                Between("nps", -100, 100),
-                Between("nps_responses", min_value=0),
+                *compound_key("touchpoint", "channel", "team", "week_start"),
+                *NPS_CHECKS,
                 Between("csat_pct", 0, 100),
-                NotNull("is_low_sample"),
             ),
         ),
         TableSuite(
@@ -208,6 +215,21 @@ ROLE_SUITES: dict[str, TableSuite] = {
                 Between("nps", -100, 100),
                 Between("response_rate_pct", 0, 100),
                 Between("revenue_at_risk", min_value=0),
+                Between("csat_pct", 0, 100),
+                Between("ces_easy_pct", 0, 100),
+                Between("pain_point_verbatims", min_value=0),
+                # ranked: no pain point is mentioned more often than the one above it
+                NotLessThan("pain_point_verbatims", "top_pain_point_1_mentions"),
+                NotLessThan("top_pain_point_1_mentions", "top_pain_point_2_mentions"),
+                NotLessThan("top_pain_point_2_mentions", "top_pain_point_3_mentions"),
+            ),
+        ),
+        TableSuite(
+            table="executive.journey_stage_scores",
+            checks=(
+                RowCountAtLeast(1),
+                *compound_key("month_start", "journey_stage"),
+                *NPS_CHECKS,
             ),
         ),
     )

@@ -29,6 +29,27 @@ def serving_path(home: Path) -> Path:
     return home / "serving.duckdb"
 
 
+def parquet_dir(home: Path) -> Path:
+    """One Parquet file per role table, `<schema>/<table>.parquet`, for tools that prefer files."""
+    return home / "serving_parquet"
+
+
+_TRUE = ("1", "true", "yes", "on")
+_FALSE = ("0", "false", "no", "off")
+
+
+def publish_parquet() -> bool:
+    """`CXMART_PUBLISH_PARQUET` (default on): also publish the role tables as Parquet files."""
+    setting = os.environ.get("CXMART_PUBLISH_PARQUET", "").strip().lower()
+    if setting in ("", *_TRUE):
+        return True
+    if setting in _FALSE:
+        return False
+    raise ValueError(
+        f"CXMART_PUBLISH_PARQUET={setting!r}: expected one of {', '.join(_TRUE + _FALSE)}"
+    )
+
+
 def quarantine_dir(home: Path) -> Path:
     """Copies of whole files that could not be loaded, with a `.reason.txt` beside each."""
     return home / "quarantine"

@@ -4,11 +4,16 @@ The serving file is rebuilt beside the build file from the published schemas, th
 with an atomic rename. BI clients never open `warehouse.duckdb`; a client holding the old
 serving file keeps reading its snapshot, a new connection sees the new one, and a failure at
 any point leaves the previous serving file untouched.
+
+For tools that prefer files, the role tables can also be published as one Parquet file each
+(`serving_parquet/<schema>/<table>.parquet`), staged the same way: written into a folder
+beside the published one and moved over the previous file with an atomic rename per file.
 """
 
 from __future__ import annotations
 
 import os
+import shutil
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -17,6 +22,8 @@ from pathlib import Path
 import duckdb
 
 PUBLISHED_SCHEMAS: tuple[str, ...] = ("core", "frontline", "manager", "executive", "ops")
+# the role tables: what the Parquet export writes (core and ops stay in serving.duckdb)
+PARQUET_SCHEMAS: tuple[str, ...] = ("frontline", "manager", "executive")
 
 
 @dataclass(frozen=True)
@@ -24,6 +31,7 @@ class PublishReport:
     serving_path: Path
     published_at: datetime
     row_counts: dict[str, int] = field(default_factory=dict)
+    parquet_files: dict[str, Path] = field(default_factory=dict)
 
 
 def _quote(identifier: str) -> str:
@@ -34,56 +42,159 @@ def _literal(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
+def _staging_path(published: Path) -> Path:
+    return published.with_name(f".{published.name}.{os.getpid()}.tmp")
+
+
+def _remove_leftovers(published: Path) -> None:
+    """Staging files or folders of a publication killed mid-way (one publisher at a time)."""
+    for stale in published.parent.glob(f".{published.name}.*.tmp"):
+        if stale.is_dir():
+            shutil.rmtree(stale, ignore_errors=True)
+        else:
+            stale.unlink(missing_ok=True)
+
+
 def publish_serving(
-    warehouse: Path, serving: Path, schemas: tuple[str, ...] = PUBLISHED_SCHEMAS
+    warehouse: Path,
+    serving: Path,
+    schemas: tuple[str, ...] = PUBLISHED_SCHEMAS,
+    parquet_dir: Path | None = None,
 ) -> PublishReport:
-    """Copy every table of `schemas` from the warehouse into a new serving file, atomically."""
+    """Copy every table of `schemas` from the warehouse into a new serving file, atomically.
+
+    With `parquet_dir`, the tables of PARQUET_SCHEMAS are also exported from the new file as
+    `<parquet_dir>/<schema>/<table>.parquet`. The files are staged before serving.duckdb is
+    swapped in and each one replaces its predecessor only after that swap: a failed
+    publication leaves both the previous serving file and the previous Parquet files.
+    """
     if not warehouse.exists():
         raise FileNotFoundError(f"{warehouse}: no warehouse to publish from; run a refresh first")
-    # leftovers of a publication killed mid-way (only one publisher runs at a time)
-    for stale in serving.parent.glob(f".{serving.name}.*.tmp"):
-        stale.unlink(missing_ok=True)
-    staging_file = serving.with_name(f".{serving.name}.{os.getpid()}.tmp")
+    _remove_leftovers(serving)
+    staging_file = _staging_path(serving)
+    staging_parquet: Path | None = None
+    if parquet_dir is not None:
+        _remove_leftovers(parquet_dir)
+        staging_parquet = _staging_path(parquet_dir)
     published_at = datetime.now(UTC).replace(tzinfo=None)
-    row_counts: dict[str, int] = {}
     con = duckdb.connect(str(staging_file))
     try:
-        con.execute(f"attach {_literal(str(warehouse))} as warehouse (read_only)")
-        tables = con.execute(
-            "select schema_name, table_name from duckdb_tables() "
-            "where database_name = 'warehouse' and schema_name in "
-            f"({', '.join(_literal(schema) for schema in schemas)}) "
-            "order by schema_name, table_name"
-        ).fetchall()
-        for schema, table in tables:
-            qualified = f"{_quote(schema)}.{_quote(table)}"
-            con.execute(f"create schema if not exists {_quote(schema)}")
-            con.execute(f"create table {qualified} as select * from warehouse.{qualified}")
-            row_counts[f"{schema}.{table}"] = con.execute(
-                f"select count(*) from {qualified}"
-            ).fetchone()[0]
-        # views over published tables (ops.quarantine_summary) are re-created, not copied
-        views = con.execute(
-            "select sql from duckdb_views() where database_name = 'warehouse' "
-            f"and not internal and schema_name in ({', '.join(_literal(s) for s in schemas)})"
-        ).fetchall()
-        for (view_sql,) in views:
-            con.execute(view_sql)
-        con.execute("create schema if not exists ops")
-        con.execute(
-            "create or replace table ops.publication as "
-            "select ? as published_at, unnest(?) as table_name, unnest(?) as row_count",
-            [published_at, list(row_counts), list(row_counts.values())],
-        )
-        con.execute("detach warehouse")
+        row_counts = _copy_published_tables(con, warehouse, schemas, published_at)
+        staged = _export_parquet(con, row_counts, staging_parquet) if staging_parquet else {}
         con.execute("checkpoint")
     except BaseException:
         con.close()
         staging_file.unlink(missing_ok=True)
+        if staging_parquet is not None:
+            shutil.rmtree(staging_parquet, ignore_errors=True)
         raise
     con.close()
     os.replace(staging_file, serving)
-    return PublishReport(serving_path=serving, published_at=published_at, row_counts=row_counts)
+    parquet_files: dict[str, Path] = {}
+    if parquet_dir is not None and staging_parquet is not None:
+        parquet_files = _swap_in_parquet(staged, staging_parquet, parquet_dir, schemas)
+    return PublishReport(
+        serving_path=serving,
+        published_at=published_at,
+        row_counts=row_counts,
+        parquet_files=parquet_files,
+    )
+
+
+def _copy_published_tables(
+    con: duckdb.DuckDBPyConnection,
+    warehouse: Path,
+    schemas: tuple[str, ...],
+    published_at: datetime,
+) -> dict[str, int]:
+    """Every table (and view) of `schemas` into `con`, plus ops.publication; rows per table."""
+    row_counts: dict[str, int] = {}
+    con.execute(f"attach {_literal(str(warehouse))} as warehouse (read_only)")
+    tables = con.execute(
+        "select schema_name, table_name from duckdb_tables() "
+        "where database_name = 'warehouse' and schema_name in "
+        f"({', '.join(_literal(schema) for schema in schemas)}) "
+        "order by schema_name, table_name"
+    ).fetchall()
+    for schema, table in tables:
+        qualified = f"{_quote(schema)}.{_quote(table)}"
+        con.execute(f"create schema if not exists {_quote(schema)}")
+        con.execute(f"create table {qualified} as select * from warehouse.{qualified}")
+        row_counts[f"{schema}.{table}"] = con.execute(
+            f"select count(*) from {qualified}"
+        ).fetchone()[0]
+    # views over published tables (ops.quarantine_summary) are re-created, not copied
+    views = con.execute(
+        "select sql from duckdb_views() where database_name = 'warehouse' "
+        f"and not internal and schema_name in ({', '.join(_literal(s) for s in schemas)})"
+    ).fetchall()
+    for (view_sql,) in views:
+        con.execute(view_sql)
+    con.execute("create schema if not exists ops")
+    con.execute(
+        "create or replace table ops.publication as "
+        "select ? as published_at, unnest(?) as table_name, unnest(?) as row_count",
+        [published_at, list(row_counts), list(row_counts.values())],
+    )
+    con.execute("detach warehouse")
+    return row_counts
+
+
+def _parquet_select(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> str:
+    """The table's columns, HUGEINT counts cast to BIGINT: Parquet has no 128-bit integer and
+    DuckDB would write them as DOUBLE; a count beyond BIGINT fails the export loudly."""
+    columns = con.execute(
+        "select column_name, data_type from duckdb_columns() "
+        "where database_name = current_database() and schema_name = ? and table_name = ? "
+        "order by column_index",
+        [schema, table],
+    ).fetchall()
+    select_list = ", ".join(
+        f"cast({_quote(name)} as bigint) as {_quote(name)}"
+        if data_type == "HUGEINT"
+        else _quote(name)
+        for name, data_type in columns
+    )
+    return f"select {select_list} from {_quote(schema)}.{_quote(table)}"
+
+
+def _export_parquet(
+    con: duckdb.DuckDBPyConnection, row_counts: dict[str, int], staging_dir: Path
+) -> dict[str, Path]:
+    """The role tables of the new serving file as Parquet files under `staging_dir`."""
+    staged: dict[str, Path] = {}
+    for qualified in row_counts:
+        schema, table = qualified.split(".", 1)
+        if schema not in PARQUET_SCHEMAS:
+            continue
+        target = staging_dir / schema / f"{table}.parquet"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        con.execute(
+            f"copy ({_parquet_select(con, schema, table)}) to {_literal(str(target))} "
+            "(format parquet)"
+        )
+        staged[qualified] = target
+    return staged
+
+
+def _swap_in_parquet(
+    staged: dict[str, Path], staging_dir: Path, parquet_dir: Path, schemas: tuple[str, ...]
+) -> dict[str, Path]:
+    """Move each staged file over its predecessor (atomic per file), then drop the files of
+    role tables that are no longer published, so no stale table lingers among fresh ones."""
+    published: dict[str, Path] = {}
+    for qualified, staged_file in staged.items():
+        target = parquet_dir / staged_file.relative_to(staging_dir)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(staged_file, target)
+        published[qualified] = target
+    current = set(published.values())
+    for schema in set(PARQUET_SCHEMAS) & set(schemas):
+        for previous in (parquet_dir / schema).glob("*.parquet"):
+            if previous not in current:
+                previous.unlink()
+    shutil.rmtree(staging_dir, ignore_errors=True)
+    return published
 
 
 ROLE_TABLES: tuple[str, ...] = (
@@ -91,6 +202,7 @@ ROLE_TABLES: tuple[str, ...] = (
     "manager.touchpoint_performance",
     "manager.driver_importance",
     "executive.cx_scorecard",
+    "executive.journey_stage_scores",
 )
 
 
@@ -121,7 +233,8 @@ def summarize_serving(serving: Path) -> str:
         )
         month = con.execute(
             "select month_start, nps, nps_margin_of_error, nps_responses, csat_pct, "
-            "response_rate_pct, revenue_at_risk, is_low_sample from executive.cx_scorecard "
+            "response_rate_pct, revenue_at_risk, is_low_sample, top_pain_point_1, "
+            "top_pain_point_1_mentions, pain_point_verbatims from executive.cx_scorecard "
             "where nps_responses > 0 order by month_start desc limit 1"
         ).fetchone()
         if month:
@@ -131,6 +244,11 @@ def summarize_serving(serving: Path) -> str:
                 f"(n={month[3]:,}){low}, CSAT {_fmt(month[4], '%')}, "
                 f"response rate {_fmt(month[5], '%')}, revenue at risk {_fmt(month[6])}"
             )
+            if month[8]:
+                lines.append(
+                    f"Top pain point: {month[8]} ({month[9]:,} of {month[10]:,} detractor / "
+                    "low-CSAT verbatims)"
+                )
         worst = con.execute(
             "select touchpoint, 100.0 * (sum(promoters) - sum(detractors)) / sum(nps_responses) "
             "from manager.touchpoint_performance group by touchpoint "

@@ -4,6 +4,7 @@ import dagster as dg
 
 from analytics.key_drivers import build_driver_importance
 from ingestion.warehouse import connect
+from orchestration.freshness import role_freshness_policy
 from orchestration.resources import CxmartHome
 
 
@@ -13,6 +14,7 @@ from orchestration.resources import CxmartHome
     group_name="manager",
     kinds={"duckdb", "python"},
     pool="warehouse",
+    freshness_policy=role_freshness_policy("manager"),
     description=(
         "Key drivers of NPS per touchpoint and quarter: standardized regression on the driver "
         "ratings, R² split by relative weights (analytics/key_drivers.py)."

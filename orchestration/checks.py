@@ -18,6 +18,7 @@ ROLE_TABLES: tuple[str, ...] = (
     "manager.touchpoint_performance",
     "manager.driver_importance",
     "executive.cx_scorecard",
+    "executive.journey_stage_scores",
 )
 GX_CHECK_NAME = "gx_suite"
 

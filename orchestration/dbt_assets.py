@@ -9,6 +9,7 @@ from typing import Any
 import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_assets
 
+from orchestration.freshness import role_freshness_policy
 from orchestration.resources import CxmartHome
 
 DBT_PROJECT_DIR = Path(__file__).resolve().parent.parent / "dbt_project"
@@ -20,7 +21,19 @@ dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_D
 
 class CxmartDbtTranslator(DagsterDbtTranslator):
     """Models are keyed <schema>/<model>, grouped by their dbt folder; sources keep
-    dagster-dbt's default key ["raw", <table>], which is the ingestion asset's key."""
+    dagster-dbt's default key ["raw", <table>], which is the ingestion asset's key. Role
+    tables (models in the frontline, manager and executive schemas) carry their role's
+    freshness policy."""
+
+    def get_asset_spec(
+        self, manifest: Mapping[str, Any], unique_id: str, project: DbtProject | None
+    ) -> dg.AssetSpec:
+        spec = super().get_asset_spec(manifest, unique_id, project)
+        props = self.get_resource_props(manifest, unique_id)
+        if props["resource_type"] != "model":
+            return spec
+        policy = role_freshness_policy(props["schema"])
+        return spec if policy is None else spec.replace_attributes(freshness_policy=policy)
 
     def get_asset_key(self, dbt_resource_props: Mapping[str, Any]) -> dg.AssetKey:
         if dbt_resource_props["resource_type"] in ("model", "seed", "snapshot"):

@@ -37,12 +37,13 @@ refresh_manager_tables = dg.define_asset_job(
 )
 refresh_executive_scorecard = dg.define_asset_job(
     "refresh_executive_scorecard",
-    selection=_refresh_of("executive.cx_scorecard"),
-    description="Executives: the monthly CX scorecard, then publish.",
+    selection=_refresh_of("executive.cx_scorecard", "executive.journey_stage_scores"),
+    description="Executives: the monthly CX scorecard and journey-stage NPS, then publish.",
 )
 
 ROLE_CADENCES = {
-    # job, cron setting, default cadence
+    # job, cron setting, default cadence (the role tables' freshness windows follow these
+    # cadences: orchestration/freshness.py)
     "frontline": (refresh_followup_queue, "CXMART_FRONTLINE_CRON", "0 * * * *"),
     "manager": (refresh_manager_tables, "CXMART_MANAGER_CRON", "0 6 * * *"),
     "executive": (refresh_executive_scorecard, "CXMART_EXECUTIVE_CRON", "0 7 * * 1"),

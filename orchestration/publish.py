@@ -24,17 +24,31 @@ SERVING_KEY = dg.AssetKey(["serving", "serving_duckdb"])
     key=SERVING_KEY,
     deps=[role_key(table) for table in (*ROLE_TABLES, *CORE_MARTS)],
     group_name="serving",
-    kinds={"duckdb"},
+    kinds={"duckdb", "parquet"},
     pool="warehouse",
-    description="serving.duckdb, the file BI tools read; swapped in atomically.",
+    description=(
+        "serving.duckdb, the file BI tools read; swapped in atomically. The role tables also "
+        "as Parquet files (serving_parquet/<schema>/<table>.parquet) unless "
+        "CXMART_PUBLISH_PARQUET is off."
+    ),
 )
 def serving_duckdb(context: dg.AssetExecutionContext, cxmart: CxmartHome) -> dg.MaterializeResult:
-    report = publish_serving(cxmart.warehouse_path, cxmart.serving_path)
+    parquet_dir = cxmart.parquet_path
+    report = publish_serving(cxmart.warehouse_path, cxmart.serving_path, parquet_dir=parquet_dir)
     context.log.info(f"published {len(report.row_counts)} tables to {report.serving_path}")
+    parquet_metadata = (
+        {
+            "parquet_dir": dg.MetadataValue.path(str(parquet_dir)),
+            "parquet_files": len(report.parquet_files),
+        }
+        if parquet_dir is not None
+        else {}
+    )
     return dg.MaterializeResult(
         metadata={
             "path": dg.MetadataValue.path(str(report.serving_path)),
             "tables": len(report.row_counts),
+            **parquet_metadata,
             **{table: count for table, count in report.row_counts.items() if "." in table},
         }
     )

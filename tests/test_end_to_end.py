@@ -77,6 +77,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     with pytest.MonkeyPatch.context() as env:
         env.setenv("CXMART_HOME", str(home))
         env.delenv("CXMART_SOURCES", raising=False)
+        env.delenv("CXMART_PUBLISH_PARQUET", raising=False)
         truths = generate_demo_world(paths.landing_dir(home), scale=1.0, seed=11)
         started_at = datetime.now(UTC)
         result = refresh()
@@ -90,6 +91,7 @@ def test_role_tables_and_core_marts_are_published(world: World) -> None:
         "manager.touchpoint_performance",
         "manager.driver_importance",
         "executive.cx_scorecard",
+        "executive.journey_stage_scores",
         "core.dim_customers",
         "core.fct_survey_responses",
         "core.fct_interactions",
@@ -147,6 +149,65 @@ def test_delivery_is_the_lowest_nps_touchpoint_with_the_planted_score(world: Wor
     )
     for touchpoint, planted in world.truths.nps_by_touchpoint.items():
         assert by_touchpoint[touchpoint] == pytest.approx(planted["nps"], abs=1e-9), touchpoint
+
+
+def test_journey_stage_nps_matches_the_planted_touchpoints(world: World) -> None:
+    by_stage = {
+        stage: (answers, nps)
+        for stage, answers, nps in world.query(
+            "select journey_stage, sum(nps_responses),"
+            " 100.0 * (sum(promoters) - sum(detractors)) / nullif(sum(nps_responses), 0)"
+            " from executive.journey_stage_scores group by journey_stage"
+        )
+    }
+    planted = world.truths.nps_by_touchpoint
+    # receive is delivery alone; buy pools checkout and billing (seeds/journey_stages.csv)
+    assert by_stage["receive"][1] == pytest.approx(planted["delivery"]["nps"], abs=1e-9)
+    buy = [planted["checkout"], planted["billing"]]
+    buy_nps = (
+        100.0 * sum(tp["promoters"] - tp["detractors"] for tp in buy) / sum(tp["n"] for tp in buy)
+    )
+    assert by_stage["buy"] == (sum(tp["n"] for tp in buy), pytest.approx(buy_nps, abs=1e-9))
+    answered = {stage: nps for stage, (answers, nps) in by_stage.items() if answers}
+    assert min(answered, key=answered.__getitem__) == "receive"
+    assert sum(answers for answers, _ in by_stage.values()) == world.truths.nps_answers
+
+
+def test_top_pain_points_rank_the_detractor_verbatims(world: World) -> None:
+    months = world.query(
+        "select pain_point_verbatims, top_pain_point_1, top_pain_point_1_mentions,"
+        " top_pain_point_2_mentions, top_pain_point_3_mentions, pain_point_taxonomy_version"
+        " from executive.cx_scorecard where pain_point_verbatims >= 30"
+    )
+    assert months
+    for verbatims, top, first, second, third, taxonomy_version in months:
+        assert verbatims >= first >= second >= third > 0
+        # delivery is the planted worst touchpoint: its complaints lead every month
+        assert top == "delivery_delay"
+        assert taxonomy_version
+    measured = world.query("select sum(pain_point_verbatims) from executive.cx_scorecard")[0][0]
+    assert (
+        measured
+        == world.query(
+            "select count(*) from core.fct_survey_responses"
+            " where (is_detractor or csat_score <= 2) and comment is not null"
+        )[0][0]
+    )
+
+
+def test_role_tables_are_published_as_parquet_files_too(world: World) -> None:
+    role_tables = {
+        table: rows
+        for table, rows in world.query(
+            "select table_name, row_count from ops.publication"
+            " where split_part(table_name, '.', 1) in ('frontline', 'manager', 'executive')"
+        )
+    }
+    files = sorted(paths.parquet_dir(world.home).glob("*/*.parquet"))
+    assert {f"{file.parent.name}.{file.stem}" for file in files} == set(role_tables)
+    for file in files:
+        rows = world.query(f"select count(*) from read_parquet('{file}')")[0][0]
+        assert rows == role_tables[f"{file.parent.name}.{file.stem}"], file
 
 
 def test_response_rate_matches_the_planted_world(world: World) -> None:

@@ -71,3 +71,24 @@
             )
     end
 {%- endmacro %}
+
+{#- What every published NPS carries (METRICS.md reporting rules): the score, its 95 % margin
+    of error and the low-sample flag, as the columns nps, nps_margin_of_error, is_low_sample. -#}
+{% macro nps_with_margin(promoters='promoters', detractors='detractors', answers='nps_responses') -%}
+    {{ nps(promoters, detractors, answers) }} as nps,
+    {{ nps_margin_of_error(promoters, detractors, answers) }} as nps_margin_of_error,
+    {{ is_low_sample(answers) }} as is_low_sample
+{%- endmacro %}
+
+{#- A metric minus its value in the previous calendar month, rounded like the metrics (rows
+    ordered by month_column, optionally per partition); null when the previous month has no
+    row, so a gap is never compared across. -#}
+{% macro change_vs_previous_month(metric, month_column='month_start', partition_by=none) -%}
+    {%- set window -%}
+        over ({% if partition_by %}partition by {{ partition_by }} {% endif %}order by {{ month_column }})
+    {%- endset -%}
+    case
+        when lag({{ month_column }}) {{ window }} = {{ dbt.dateadd('month', -1, month_column) }}
+            then round({{ metric }} - lag({{ metric }}) {{ window }}, 2)
+    end
+{%- endmacro %}

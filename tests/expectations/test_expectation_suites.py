@@ -31,6 +31,7 @@ ROLE_MODEL_DOCS = {
     "manager.touchpoint_performance": "manager/touchpoint_performance.yml",
     "manager.driver_importance": "manager/_manager__sources.yml",
     "executive.cx_scorecard": "executive/cx_scorecard.yml",
+    "executive.journey_stage_scores": "executive/journey_stage_scores.yml",
 }
 
 

@@ -122,8 +122,22 @@ select
     date '2024-01-01' + to_months(i) as month_start,
     -20 + i * 3 as nps,
     30.5 + i as response_rate_pct,
-    1000.0 * i as revenue_at_risk
+    1000.0 * i as revenue_at_risk,
+    50.0 + i as csat_pct,
+    40.0 + i as ces_easy_pct,
+    20 + i as pain_point_verbatims,
+    10 + i as top_pain_point_1_mentions,
+    5 + i as top_pain_point_2_mentions,
+    5 as top_pain_point_3_mentions
 from range(12) as numbers(i);
+create table executive.journey_stage_scores as
+select
+    date '2024-01-01' + to_months(i // 6) as month_start,
+    ['discover', 'onboard', 'buy', 'receive', 'use', 'get_help'][1 + i % 6] as journey_stage,
+    case when i % 6 = 0 then null else (i * 17) % 201 - 100 end as nps,
+    (i * 7) % 40 as nps_responses,
+    (i * 7) % 40 < 30 as is_low_sample
+from range(24) as numbers(i);
 """
 
 
@@ -178,6 +192,7 @@ def test_good_raw_table_passes_with_its_rows_counted(good_raw: Path, entity_name
         "manager.touchpoint_performance",
         "manager.driver_importance",
         "executive.cx_scorecard",
+        "executive.journey_stage_scores",
     ],
 )
 def test_good_role_table_passes(good_roles: Path, table: str) -> None:
@@ -357,6 +372,19 @@ def test_bad_values_in_text_domains_are_sampled(tmp_path: Path) -> None:
             "update executive.cx_scorecard set nps = -101 where nps = -20",
             "nps",
             1,
+        ),
+        (
+            "executive.cx_scorecard",
+            "update executive.cx_scorecard set top_pain_point_2_mentions = 99 where nps = -20",
+            "top_pain_point_1_mentions, top_pain_point_2_mentions",
+            1,
+        ),
+        (
+            "executive.journey_stage_scores",
+            "update executive.journey_stage_scores set journey_stage = 'buy' "
+            "where journey_stage = 'use' and month_start = date '2024-01-01'",
+            "month_start, journey_stage",
+            2,
         ),
     ],
 )

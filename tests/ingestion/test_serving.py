@@ -1,4 +1,5 @@
-"""publish_serving: the BI file is replaced whole or not at all."""
+"""publish_serving: the BI file and the role tables' Parquet files are replaced whole or not
+at all."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from ingestion import paths, serving
 from ingestion.serving import publish_serving
 
 
@@ -70,3 +72,136 @@ def test_failed_publish_leaves_previous_serving_file(tmp_path: Path) -> None:
         publish_serving(tmp_path / "missing.duckdb", serving)
 
     assert serving.read_bytes() == before
+
+
+def _role_warehouse(path: Path, nps: int) -> Path:
+    """Role tables in two schemas (one with a HUGEINT count, as DuckDB's sum() makes them),
+    plus core and ops tables that stay out of the Parquet export."""
+    _warehouse(path, nps)
+    con = duckdb.connect(str(path))
+    con.execute("create schema executive; create schema core")
+    con.execute(
+        "create table executive.cx_scorecard as select cast(date '2026-01-01' + to_months(i) "
+        "as date) as month_start, sum(i)::hugeint as promoters "
+        "from range(5) as months(i) group by i"
+    )
+    con.execute("create table core.dim_customers as select 'c1' as customer_id")
+    con.close()
+    return path
+
+
+def _parquet_rows(parquet_dir: Path) -> dict[str, int]:
+    con = duckdb.connect()
+    try:
+        return {
+            f"{file.parent.name}.{file.stem}": con.execute(
+                "select count(*) from read_parquet(?)", [str(file)]
+            ).fetchone()[0]
+            for file in sorted(parquet_dir.glob("*/*.parquet"))
+        }
+    finally:
+        con.close()
+
+
+def test_role_tables_are_published_as_parquet_with_the_serving_row_counts(tmp_path: Path) -> None:
+    warehouse = _role_warehouse(tmp_path / "warehouse.duckdb", nps=12)
+    parquet_dir = tmp_path / "serving_parquet"
+
+    report = publish_serving(warehouse, tmp_path / "serving.duckdb", parquet_dir=parquet_dir)
+
+    assert _parquet_rows(parquet_dir) == {
+        "executive.cx_scorecard": 5,
+        "manager.touchpoint_performance": 1,
+    }
+    con = duckdb.connect(str(report.serving_path), read_only=True)
+    for table, rows in _parquet_rows(parquet_dir).items():
+        assert con.execute(f"select count(*) from {table}").fetchone() == (rows,)
+    con.close()
+    assert report.parquet_files == {
+        "executive.cx_scorecard": parquet_dir / "executive" / "cx_scorecard.parquet",
+        "manager.touchpoint_performance": parquet_dir
+        / "manager"
+        / "touchpoint_performance.parquet",
+    }
+    types = duckdb.sql(
+        f"describe select * from '{parquet_dir / 'executive' / 'cx_scorecard.parquet'}'"
+    ).fetchall()
+    # Parquet has no 128-bit integer: a HUGEINT count is written as BIGINT, not DOUBLE
+    assert [(name, type_) for name, type_, *_ in types] == [
+        ("month_start", "DATE"),
+        ("promoters", "BIGINT"),
+    ]
+    assert not list(tmp_path.glob(".serving_parquet.*.tmp"))
+
+
+def test_failed_publish_leaves_the_previous_parquet_files(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    warehouse = _role_warehouse(tmp_path / "warehouse.duckdb", nps=12)
+    serving_file = tmp_path / "serving.duckdb"
+    parquet_dir = tmp_path / "serving_parquet"
+    publish_serving(warehouse, serving_file, parquet_dir=parquet_dir)
+    before = {file: file.read_bytes() for file in parquet_dir.glob("*/*.parquet")}
+    serving_before = serving_file.read_bytes()
+    con = duckdb.connect(str(warehouse))
+    con.execute("update manager.touchpoint_performance set nps = 40")
+    con.close()
+    exported: list[str] = []
+
+    def export_then_fail(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> str:
+        # the first role table is written to the staging folder, the second one fails
+        if exported:
+            raise OSError("disk full")
+        exported.append(table)
+        return f"select * from {schema}.{table}"
+
+    monkeypatch.setattr(serving, "_parquet_select", export_then_fail)
+    with pytest.raises(OSError, match="disk full"):
+        publish_serving(warehouse, serving_file, parquet_dir=parquet_dir)
+
+    assert exported
+    assert {file: file.read_bytes() for file in parquet_dir.glob("*/*.parquet")} == before
+    assert serving_file.read_bytes() == serving_before
+    assert not list(tmp_path.glob(".serving*.tmp"))
+
+
+def test_a_table_no_longer_published_loses_its_parquet_file(tmp_path: Path) -> None:
+    warehouse = _role_warehouse(tmp_path / "warehouse.duckdb", nps=12)
+    parquet_dir = tmp_path / "serving_parquet"
+    publish_serving(warehouse, tmp_path / "serving.duckdb", parquet_dir=parquet_dir)
+    con = duckdb.connect(str(warehouse))
+    con.execute("drop table manager.touchpoint_performance")
+    con.close()
+
+    publish_serving(warehouse, tmp_path / "serving.duckdb", parquet_dir=parquet_dir)
+
+    assert set(_parquet_rows(parquet_dir)) == {"executive.cx_scorecard"}
+
+
+def test_without_a_parquet_folder_nothing_is_written(tmp_path: Path) -> None:
+    warehouse = _role_warehouse(tmp_path / "warehouse.duckdb", nps=12)
+
+    report = publish_serving(warehouse, tmp_path / "serving.duckdb")
+
+    assert report.parquet_files == {}
+    assert not (tmp_path / "serving_parquet").exists()
+
+
+@pytest.mark.parametrize(
+    ("setting", "enabled"),
+    [(None, True), ("", True), ("1", True), ("On", True), ("false", False), ("0", False)],
+)
+def test_parquet_setting(
+    monkeypatch: pytest.MonkeyPatch, setting: str | None, enabled: bool
+) -> None:
+    if setting is None:
+        monkeypatch.delenv("CXMART_PUBLISH_PARQUET", raising=False)
+    else:
+        monkeypatch.setenv("CXMART_PUBLISH_PARQUET", setting)
+    assert paths.publish_parquet() is enabled
+
+
+def test_unknown_parquet_setting_names_the_allowed_values(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CXMART_PUBLISH_PARQUET", "sometimes")
+    with pytest.raises(ValueError, match=r"CXMART_PUBLISH_PARQUET='sometimes': expected one of 1"):
+        paths.publish_parquet()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import dagster as dg
 
 from orchestration.definitions import defs
@@ -12,6 +14,7 @@ ROLE_TABLES = [
     ["manager", "touchpoint_performance"],
     ["manager", "driver_importance"],
     ["executive", "cx_scorecard"],
+    ["executive", "journey_stage_scores"],
 ]
 
 
@@ -57,6 +60,27 @@ def test_blocking_checks_guard_raw_and_role_tables() -> None:
         assert dg.AssetCheckKey(dg.AssetKey(path), "gx_suite") in check_keys
     # dbt tests become asset checks too
     assert any(key.name.startswith("unique_dim_customers") for key in check_keys)
+
+
+def test_role_tables_carry_their_roles_freshness_policy() -> None:
+    graph = _graph()
+    # warn once the due refresh is late (cadence + 25 %), fail once a whole one was missed
+    expected = {
+        "frontline": dg.FreshnessPolicy.time_window(
+            fail_window=timedelta(hours=2), warn_window=timedelta(minutes=75)
+        ),
+        "manager": dg.FreshnessPolicy.time_window(
+            fail_window=timedelta(days=2), warn_window=timedelta(hours=30)
+        ),
+        "executive": dg.FreshnessPolicy.time_window(
+            fail_window=timedelta(days=14), warn_window=timedelta(days=8, hours=18)
+        ),
+    }
+    for path in ROLE_TABLES:
+        assert graph.get(dg.AssetKey(path)).freshness_policy == expected[path[0]], path
+    # only role tables promise a cadence: the marts and raw tables they come from do not
+    for path in [["core", "fct_survey_responses"], ["raw", "survey_responses"]]:
+        assert graph.get(dg.AssetKey(path)).freshness_policy is None, path
 
 
 def test_jobs_schedules_and_sensor() -> None:

@@ -1,6 +1,7 @@
 {{ config(meta={'dagster': {'ref': {'name': 'cx_scorecard'}}}) }}
 -- depends_on: {{ ref('touchpoint_performance') }}
 -- depends_on: {{ ref('cx_scorecard') }}
+-- depends_on: {{ ref('journey_stage_scores') }}
 -- Privacy by role: manager and executive tables carry no names, emails, phones or free ids.
 select table_schema, table_name, column_name
 from information_schema.columns

@@ -7,3 +7,7 @@ union all
 select 'cx_scorecard', cast(month_start as {{ dbt.type_string() }})
 from {{ ref('cx_scorecard') }}
 where promoters + passives + detractors <> nps_responses
+union all
+select 'journey_stage_scores', cast(month_start as {{ dbt.type_string() }}) || '/' || journey_stage
+from {{ ref('journey_stage_scores') }}
+where promoters + passives + detractors <> nps_responses

@@ -1,5 +1,6 @@
 -- One row per calendar month: headline experience KPIs with margins and trend, response
--- rate, service outcomes, revenue at risk and churn by NPS category. No personal data.
+-- rate, service outcomes, revenue at risk, churn by NPS category and the month's top pain
+-- points (topics of detractor / low-CSAT verbatims). No personal data.
 with
 
 responses as (select * from {{ ref('fct_survey_responses') }}),
@@ -15,6 +16,8 @@ orders as (select * from {{ ref('fct_orders') }}),
 customers as (select * from {{ ref('dim_customers') }}),
 
 followups as (select * from {{ ref('followup_queue') }}),
+
+topics as (select * from {{ ref('fct_feedback_topics') }}),
 
 months as (
 
@@ -45,6 +48,7 @@ survey_monthly as (
         count(csat_score) as csat_responses,
         sum(case when is_csat_satisfied then 1 else 0 end) as csat_satisfied,
         count(ces_score) as ces_responses,
+        sum(case when is_ces_easy then 1 else 0 end) as ces_easy,
         avg(ces_score) as ces_mean
     from responses
     group by 1
@@ -193,6 +197,68 @@ churn_monthly as (
 
 ),
 
+-- the verbatims pain points are measured on: detractors' and low-CSAT (<= 2, the follow-up
+-- rule) comments; the text itself never leaves core
+detractor_verbatims as (
+
+    select
+        response_id,
+        {{ month_start('submitted_at') }} as month_start
+    from responses
+    where (is_detractor or csat_score <= 2) and comment is not null
+
+),
+
+pain_point_monthly as (
+
+    select
+        month_start,
+        count(*) as pain_point_verbatims
+    from detractor_verbatims
+    group by 1
+
+),
+
+pain_point_mentions as (
+
+    select
+        detractor_verbatims.month_start,
+        topics.topic,
+        count(distinct detractor_verbatims.response_id) as mentions,
+        max(topics.taxonomy_version) as taxonomy_version
+    from detractor_verbatims
+    inner join topics
+        on
+            detractor_verbatims.response_id = topics.feedback_id
+            and topics.source_entity = 'survey_responses'
+    group by 1, 2
+
+),
+
+-- most mentioned first; ties broken by topic name so the ranking never depends on scan order
+ranked_pain_points as (
+
+    select
+        *,
+        row_number() over (partition by month_start order by mentions desc, topic asc) as pain_point_rank
+    from pain_point_mentions
+
+),
+
+top_pain_points as (
+
+    select
+        month_start,
+        {%- for rank in range(1, 4) %}
+            max(case when pain_point_rank = {{ rank }} then topic end) as top_pain_point_{{ rank }},
+            max(case when pain_point_rank = {{ rank }} then mentions end) as top_pain_point_{{ rank }}_mentions,
+        {%- endfor %}
+        max(taxonomy_version) as pain_point_taxonomy_version
+    from ranked_pain_points
+    group by 1
+
+),
+
 joined as (
 
     select
@@ -205,6 +271,7 @@ joined as (
         coalesce(survey_monthly.csat_responses, 0) as csat_responses,
         coalesce(survey_monthly.csat_satisfied, 0) as csat_satisfied,
         coalesce(survey_monthly.ces_responses, 0) as ces_responses,
+        coalesce(survey_monthly.ces_easy, 0) as ces_easy,
         survey_monthly.ces_mean,
         coalesce(invitation_monthly.invitations_sent, 0) as invitations_sent,
         coalesce(invitation_monthly.invitations_started, 0) as invitations_started,
@@ -222,7 +289,13 @@ joined as (
         coalesce(churn_monthly.passives_churned, 0) as passives_churned,
         coalesce(churn_monthly.passive_respondents, 0) as passive_respondents,
         coalesce(churn_monthly.promoters_churned, 0) as promoters_churned,
-        coalesce(churn_monthly.promoter_respondents, 0) as promoter_respondents
+        coalesce(churn_monthly.promoter_respondents, 0) as promoter_respondents,
+        coalesce(pain_point_monthly.pain_point_verbatims, 0) as pain_point_verbatims,
+        {%- for rank in range(1, 4) %}
+            top_pain_points.top_pain_point_{{ rank }},
+            coalesce(top_pain_points.top_pain_point_{{ rank }}_mentions, 0) as top_pain_point_{{ rank }}_mentions,
+        {%- endfor %}
+        top_pain_points.pain_point_taxonomy_version
     from month_bounds
     left join survey_monthly on month_bounds.month_start = survey_monthly.month_start
     left join invitation_monthly on month_bounds.month_start = invitation_monthly.month_start
@@ -230,6 +303,8 @@ joined as (
     left join call_monthly on month_bounds.month_start = call_monthly.month_start
     left join risk_monthly on month_bounds.month_start = risk_monthly.month_start
     left join churn_monthly on month_bounds.month_start = churn_monthly.month_start
+    left join pain_point_monthly on month_bounds.month_start = pain_point_monthly.month_start
+    left join top_pain_points on month_bounds.month_start = top_pain_points.month_start
 
 ),
 
@@ -237,7 +312,8 @@ scored as (
 
     select
         *,
-        {{ nps('promoters', 'detractors', 'nps_responses') }} as nps
+        {{ nps_with_margin() }},
+        {{ pct('csat_satisfied', 'csat_responses') }} as csat_pct
     from joined
 
 ),
@@ -252,14 +328,17 @@ final as (
         passives,
         detractors,
         nps,
-        {{ nps_margin_of_error('promoters', 'detractors', 'nps_responses') }} as nps_margin_of_error,
-        {{ is_low_sample('nps_responses') }} as is_low_sample,
-        nps - lag(nps) over (order by month_start) as nps_change_vs_previous_month,
+        nps_margin_of_error,
+        is_low_sample,
+        {{ change_vs_previous_month('nps') }} as nps_change_vs_previous_month,
         csat_satisfied,
         csat_responses,
-        {{ pct('csat_satisfied', 'csat_responses') }} as csat_pct,
+        csat_pct,
+        {{ change_vs_previous_month('csat_pct') }} as csat_change_vs_previous_month,
         ces_responses,
         round(ces_mean, 2) as ces_mean,
+        ces_easy,
+        {{ pct('ces_easy', 'ces_responses') }} as ces_easy_pct,
         invitations_completed,
         invitations_sent,
         {{ pct('invitations_completed', 'invitations_sent') }} as response_rate_pct,
@@ -284,7 +363,13 @@ final as (
         {{ pct('passives_churned', 'passive_respondents') }} as passive_churn_pct,
         promoters_churned,
         promoter_respondents,
-        {{ pct('promoters_churned', 'promoter_respondents') }} as promoter_churn_pct
+        {{ pct('promoters_churned', 'promoter_respondents') }} as promoter_churn_pct,
+        pain_point_verbatims,
+        {%- for rank in range(1, 4) %}
+            top_pain_point_{{ rank }},
+            top_pain_point_{{ rank }}_mentions,
+        {%- endfor %}
+        pain_point_taxonomy_version
     from scored
 
 )
