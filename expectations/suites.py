@@ -22,6 +22,7 @@ from expectations.checks import (
     to_expectation,
 )
 from ingestion.entities import ENTITIES, LINEAGE_COLUMNS, Entity
+from ingestion.erasure import IDENTIFIER_TYPES as ERASURE_IDENTIFIER_TYPES
 
 if TYPE_CHECKING:
     from great_expectations.expectations import Expectation
@@ -112,6 +113,9 @@ RAW_DOMAIN_CHECKS: dict[str, tuple[Check, ...]] = {
         Between("wrap_seconds", min_value=0),
     ),
     "web_sessions": (Between("page_views", min_value=0),),
+    # A request the erasure step cannot read stops publication: the last good serving file
+    # stays in place rather than a refresh going on as if nobody had asked to be erased.
+    "erasure_requests": (InSet("identifier_type", ERASURE_IDENTIFIER_TYPES),),
 }
 
 

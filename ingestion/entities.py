@@ -132,6 +132,22 @@ ENTITIES: dict[str, Entity] = {
             ),
         ),
         Entity(
+            name="erasure_requests",
+            family="crm",
+            key="request_ref",
+            fields=(
+                _f("request_ref", "varchar", "Id of the erasure request (the DPO's ticket).", True),
+                _f(
+                    "identifier_type",
+                    "varchar",
+                    "What identifies the person: email, phone or crm (the CRM's customer_ref).",
+                    True,
+                ),
+                _f("identifier_value", "varchar", "The email, phone or customer_ref.", True),
+                _f("requested_at", "timestamp", "When the person asked to be erased (UTC)."),
+            ),
+        ),
+        Entity(
             name="survey_invitations",
             family="survey",
             key="invitation_ref",

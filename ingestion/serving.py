@@ -274,6 +274,22 @@ def summarize_serving(serving: Path) -> str:
             f"Ingested {files[0]:,} files ({files[1]:,} quarantined whole), {files[2]:,} rows "
             f"loaded, {files[3]:,} rows quarantined (see ops.quarantine_summary)"
         )
+        has_erasure_log = con.execute(
+            "select count(*) from duckdb_tables() "
+            "where schema_name = 'ops' and table_name = 'erasure_log'"
+        ).fetchone()[0]
+        if has_erasure_log:
+            erasures = con.execute(
+                "select count(*) filter (where status = 'applied'), "
+                "count(*) filter (where status <> 'applied'), coalesce(sum(rows_deleted), 0) "
+                "from (select request_ref, arg_max(status, applied_at) as status, "
+                "sum(rows_deleted) as rows_deleted from ops.erasure_log group by request_ref)"
+            ).fetchone()
+            if erasures[0] or erasures[1]:
+                lines.append(
+                    f"Erasure requests: {erasures[0]:,} applied ({erasures[2]:,} rows erased), "
+                    f"{erasures[1]:,} not applicable (see ops.erasure_log)"
+                )
         return "\n".join(lines)
     finally:
         con.close()

@@ -54,6 +54,17 @@ OPS_TABLES: dict[str, tuple[tuple[str, str], ...]] = {
         ("status", "VARCHAR NOT NULL"),
         ("detail", "JSON"),
     ),
+    # One row per erasure request when first applied, and again on every refresh that erased
+    # re-delivered rows of the person (ingestion/erasure.py). Identifiers only as sha256.
+    "erasure_log": (
+        ("request_ref", "VARCHAR NOT NULL"),
+        ("requested_at", "TIMESTAMP"),
+        ("identifier_hashes", "VARCHAR[] NOT NULL"),
+        ("status", "VARCHAR NOT NULL"),
+        ("rows_deleted", "BIGINT NOT NULL"),
+        ("rows_deleted_by_table", "JSON NOT NULL"),
+        ("applied_at", "TIMESTAMP NOT NULL"),
+    ),
     # Declared score scales per feed, so marts never mix a 5-point with a 7-point scale.
     "feed_scales": (
         ("feed", "VARCHAR NOT NULL"),
@@ -111,6 +122,15 @@ def raw_columns(entity: str) -> tuple[tuple[str, str], ...]:
         (canonical.name, DUCKDB_TYPES[canonical.type]) for canonical in ENTITIES[entity].fields
     )
     return fields + LINEAGE_COLUMNS
+
+
+def table_exists(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> bool:
+    found = con.execute(
+        "select count(*) from information_schema.tables "
+        "where table_catalog = current_database() and table_schema = ? and table_name = ?",
+        [schema, table],
+    ).fetchone()
+    return bool(found and found[0])
 
 
 def connect(path: Path) -> duckdb.DuckDBPyConnection:

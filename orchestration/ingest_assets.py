@@ -1,8 +1,10 @@
 """Ingestion: every landed file of every declared feed into raw.<entity>, exactly once.
 
 One multi-asset because one pass over the landing folder fills all raw tables in one
-transaction per file. Each raw table carries a blocking Great Expectations check, so a bad
-load stops dbt (and publication) before anything downstream is rebuilt.
+transaction per file. Erasure requests are applied right after the load, in the same write
+connection, so no later step ever reads a person who asked to be erased. Each raw table
+carries a blocking Great Expectations check, so a bad load stops dbt (and publication)
+before anything downstream is rebuilt.
 """
 
 from collections.abc import Iterator
@@ -12,6 +14,7 @@ import dagster as dg
 
 from expectations import validate
 from ingestion.entities import ENTITIES
+from ingestion.erasure import apply_erasures
 from ingestion.load import ingest_landing
 from ingestion.registry import load_registry
 from ingestion.text import annotate_feedback
@@ -61,11 +64,13 @@ def raw_key(table: str) -> dg.AssetKey:
     pool="warehouse",
 )
 def ingest_landing_asset(context: dg.AssetExecutionContext, cxmart: CxmartHome) -> Iterator[Any]:
-    """Load new files from landing/<feed>/ into raw.*, quarantining bad rows and files."""
+    """Load new files from landing/<feed>/ into raw.*, quarantining bad rows and files, then
+    erase the people in raw.erasure_requests from every raw table."""
     feeds = load_registry(cxmart.sources_path)
     con = connect(cxmart.warehouse_path)
     try:
         report = ingest_landing(con, cxmart.home_path, feeds)
+        erasures = apply_erasures(con)
         annotations = annotate_feedback(con)
     finally:
         con.close()
@@ -74,10 +79,12 @@ def ingest_landing_asset(context: dg.AssetExecutionContext, cxmart: CxmartHome) 
             context.log.warning(
                 f"{outcome.feed}/{outcome.file}: {outcome.status} — {outcome.reason}"
             )
+    for warning in erasures.warnings():
+        context.log.warning(warning)
     for table in RAW_TABLES:
         yield dg.MaterializeResult(
             asset_key=raw_key(table),
-            metadata=report.table_metadata(table),
+            metadata={**report.table_metadata(table), **erasures.table_metadata(table)},
         )
     for table in ANNOTATION_TABLES:
         yield dg.MaterializeResult(asset_key=raw_key(table), metadata=annotations.as_metadata())

@@ -32,6 +32,7 @@ from ingestion.demo import (
     business_clock,
     generate_demo_world,
 )
+from ingestion.serving import summarize_serving
 
 pytestmark = pytest.mark.e2e
 SLA_TARGETS = Path(__file__).parent.parent / "dbt_project/seeds/sla_targets.csv"
@@ -640,6 +641,136 @@ def test_outcomes_close_cases_which_stay_closed_and_recovery_is_measured(
     assert reopened == 1, "new feedback after closure opens a new case"
     before = world.query("select count(*) from frontline.followup_queue where status = 'open'")
     assert still_open == before[0][0] - 2 + 1
+
+
+PERSON_TABLES = (
+    "core.dim_customers",
+    "core.fct_survey_invitations",
+    "core.fct_survey_responses",
+    "core.fct_driver_ratings",
+    "core.fct_feedback_topics",
+    "core.fct_tickets",
+    "core.fct_calls",
+    "core.fct_orders",
+    "core.fct_interactions",
+    "core.fct_followup_cases",
+    "frontline.followup_queue",
+)
+HEADLINES = {
+    "executive NPS answers": "select sum(nps_responses) from executive.cx_scorecard",
+    "manager NPS answers": (
+        "select sum(nps_responses) from manager.touchpoint_performance where team = 'all'"
+    ),
+}
+
+
+def _person_counts(serving: Path, customer_id: str) -> dict[str, tuple[int, int]]:
+    """Per table: (all rows, rows of the customer)."""
+    con = duckdb.connect(str(serving), read_only=True)
+    try:
+        return {
+            table: con.execute(
+                f"select count(*), count(*) filter (where customer_id = ?) from {table}",
+                [customer_id],
+            ).fetchone()
+            for table in PERSON_TABLES
+        }
+    finally:
+        con.close()
+
+
+def _rows_mentioning(database: Path, texts: list[str], skip: str = "") -> dict[str, int]:
+    """Tables with rows whose text holds any of `texts` (case-insensitive): rows per table."""
+    con = duckdb.connect(str(database), read_only=True)
+    try:
+        tables = con.execute(
+            "select schema_name, table_name from duckdb_tables() order by all"
+        ).fetchall()
+        found = {}
+        for schema, table in tables:
+            if f"{schema}.{table}" == skip:
+                continue
+            mentions = " or ".join("contains(lower(row_text::varchar), ?)" for _ in texts)
+            rows = con.execute(
+                f'select count(*) from "{schema}"."{table}" as row_text where {mentions}',
+                [text.lower() for text in texts],
+            ).fetchone()[0]
+            if rows:
+                found[f"{schema}.{table}"] = rows
+        return found
+    finally:
+        con.close()
+
+
+def test_an_erasure_request_removes_the_person_everywhere_at_the_next_refresh(
+    world: World, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    home = _copy_of(world, tmp_path)
+    # a customer with survey answers and tickets, with a follow-up case when there is one
+    ((customer_id, customer_ref, email, crm_records),) = world.query(
+        "select customer_id, primary_customer_ref, email, crm_record_count"
+        " from core.dim_customers"
+        " where email is not null and primary_customer_ref is not null"
+        " and customer_id in (select customer_id from core.fct_survey_responses)"
+        " and customer_id in (select customer_id from core.fct_tickets)"
+        " order by customer_id in (select customer_id from frontline.followup_queue) desc,"
+        " crm_record_count desc, customer_id limit 1"
+    )
+    before = _person_counts(world.serving, customer_id)
+    assert before["core.fct_survey_responses"][1] > 0 and before["core.fct_tickets"][1] > 0
+    person_nps_answers = world.query(
+        "select count(nps_score) from core.fct_survey_responses"
+        f" where customer_id = '{customer_id}'"
+    )[0][0]
+    headlines = {name: world.query(sql)[0][0] for name, sql in HEADLINES.items()}
+    requests = paths.landing_dir(home) / "demo_erasure_requests"
+    requests.mkdir(parents=True, exist_ok=True)
+    (requests / "erasure_requests_1.csv").write_text(
+        "Request ID,Identifier type,Identifier,Requested at\n"
+        f"DPO-1,Email, {email.upper()} ,{_hours_ago(1)}\n"
+    )
+    monkeypatch.setenv("CXMART_HOME", str(home))
+
+    result = refresh()
+
+    assert result.success
+    serving = paths.serving_path(home)
+    after = _person_counts(serving, customer_id)
+    assert {table: counts[1] for table, counts in after.items()} == dict.fromkeys(before, 0)
+    # every count dropped by exactly that person's rows: nobody else went with them
+    assert {table: after[table][0] for table in before} == {
+        table: total - person for table, (total, person) in before.items()
+    }
+    with duckdb.connect(str(serving), read_only=True) as con:
+        assert {name: con.execute(sql).fetchone()[0] for name, sql in HEADLINES.items()} == {
+            name: value - person_nps_answers for name, value in headlines.items()
+        }
+        log = con.execute(
+            "select request_ref, status, identifier_hashes,"
+            " rows_deleted_by_table->>'raw.crm_customers' from ops.erasure_log"
+        ).fetchall()
+    assert log == [
+        (
+            "DPO-1",
+            "applied",
+            ["email:" + hashlib.sha256(email.encode()).hexdigest()],
+            str(crm_records),
+        )
+    ]
+    # not in any published table (ops included) nor in any table of the build file but the
+    # request itself
+    assert _rows_mentioning(serving, [email, customer_ref]) == {}
+    warehouse = paths.warehouse_path(home)
+    assert _rows_mentioning(warehouse, [email, customer_ref], skip="raw.erasure_requests") == {}
+    assert _rows_mentioning(warehouse, [email]) == {"raw.erasure_requests": 1}
+    erased = {
+        event.asset_key.to_user_string(): event.materialization.metadata
+        for event in result.get_asset_materialization_events()
+        if event.asset_key.path[0] == "raw"
+    }
+    assert erased["raw/crm_customers"]["rows_erased_this_run"].value == crm_records
+    assert erased["raw/erasure_requests"]["erasure_requests"].value == 1
+    assert "Erasure requests: 1 applied" in summarize_serving(serving)
 
 
 def _hours_ago(hours: int) -> str:

@@ -33,7 +33,7 @@ from ingestion.text.config import (
     load_taxonomy,
     re2_escape,
 )
-from ingestion.warehouse import quote_literal
+from ingestion.warehouse import quote_literal, table_exists
 
 SENTIMENT_TABLE = "raw.feedback_sentiment"
 TOPICS_TABLE = "raw.feedback_topics"
@@ -150,7 +150,7 @@ def _feedback_text_sql(con: duckdb.DuckDBPyConnection, lexicon: SentimentLexicon
     selects = [
         _latest_verbatims_sql(entity, key, text_column, language_column)
         for entity, key, text_column, language_column in FEEDBACK_SOURCES
-        if _table_exists(con, "raw", entity)
+        if table_exists(con, "raw", entity)
     ]
     if not selects:
         selects = [
@@ -580,14 +580,6 @@ def _create_table(
 
 def _words_pattern(words: tuple[str, ...]) -> str:
     return rf"\b(?:{alternation(words)})\b"
-
-
-def _table_exists(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> bool:
-    found = con.execute(
-        "select count(*) from information_schema.tables where table_schema = ? and table_name = ?",
-        [schema, table],
-    ).fetchone()
-    return bool(found and found[0])
 
 
 def _report(
