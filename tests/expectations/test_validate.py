@@ -40,6 +40,11 @@ DOMAIN_VALUES: dict[str, str] = {
     "scale_max": "10",
     "satisfaction": "['good', 'bad', 'offered', 'unoffered'][1 + i % 4]",
     "priority": "['low', 'normal', 'high', 'urgent'][1 + i % 4]",
+    "identifier_type": "['email', 'phone', 'crm'][1 + i % 3]",
+    "event_type": "['created', 'comment', 'status_change'][1 + i % 3]",
+    "author_role": "['end_user', 'agent', 'system'][1 + i % 3]",
+    "status_from": "['new', 'open', 'pending', 'solved'][1 + i % 4]",
+    "status_to": "['open', 'pending', 'solved', 'closed'][1 + i % 4]",
 }
 TYPE_VALUES: dict[str, str] = {
     "varchar": "'{column}-' || i",
