@@ -1,7 +1,7 @@
 """How fresh each role's tables must be: the freshness policies the Dagster UI shows.
 
 Each role's tables are refreshed on that role's cadence (the schedules in jobs.py): frontline
-hourly, managers daily, executives weekly. A role table *warns* once its last materialization
+every 15 minutes, managers daily, executives weekly. A role table *warns* once its last materialization
 is older than one cadence plus a quarter (the refresh that was due is late) and *fails* at two
 cadences (a whole scheduled refresh was missed). A warn window of exactly one cadence would
 flash every table yellow for the length of each scheduled run.
@@ -15,7 +15,7 @@ import dagster as dg
 
 # role (= schema of its tables) -> how often its schedule refreshes them by default
 ROLE_CADENCE_WINDOWS: dict[str, timedelta] = {
-    "frontline": timedelta(hours=1),
+    "frontline": timedelta(minutes=15),
     "manager": timedelta(days=1),
     "executive": timedelta(days=7),
 }

@@ -44,7 +44,7 @@ refresh_executive_scorecard = dg.define_asset_job(
 ROLE_CADENCES = {
     # job, cron setting, default cadence (the role tables' freshness windows follow these
     # cadences: orchestration/freshness.py)
-    "frontline": (refresh_followup_queue, "CXMART_FRONTLINE_CRON", "0 * * * *"),
+    "frontline": (refresh_followup_queue, "CXMART_FRONTLINE_CRON", "*/15 * * * *"),
     "manager": (refresh_manager_tables, "CXMART_MANAGER_CRON", "0 6 * * *"),
     "executive": (refresh_executive_scorecard, "CXMART_EXECUTIVE_CRON", "0 7 * * 1"),
 }

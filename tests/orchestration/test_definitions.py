@@ -67,7 +67,7 @@ def test_role_tables_carry_their_roles_freshness_policy() -> None:
     # warn once the due refresh is late (cadence + 25 %), fail once a whole one was missed
     expected = {
         "frontline": dg.FreshnessPolicy.time_window(
-            fail_window=timedelta(hours=2), warn_window=timedelta(minutes=75)
+            fail_window=timedelta(minutes=30), warn_window=timedelta(minutes=18, seconds=45)
         ),
         "manager": dg.FreshnessPolicy.time_window(
             fail_window=timedelta(days=2), warn_window=timedelta(hours=30)
@@ -91,7 +91,7 @@ def test_jobs_schedules_and_sensor() -> None:
         "refresh_executive_scorecard",
     }
     schedules = {schedule.name: schedule for schedule in defs.schedules}
-    assert schedules["frontline_schedule"].cron_schedule == "0 * * * *"
+    assert schedules["frontline_schedule"].cron_schedule == "*/15 * * * *"
     assert schedules["manager_schedule"].cron_schedule == "0 6 * * *"
     assert schedules["executive_schedule"].cron_schedule == "0 7 * * 1"
     assert [sensor.name for sensor in defs.sensors] == ["landing_sensor"]
