@@ -144,6 +144,14 @@ ROW_IDENTIFIERS: dict[str, tuple[tuple[str, str], ...]] = {
         _CRM,
         ("email", email_sql("requester_email")),
         ("phone", phone_e164_sql("requester_phone")),
+        ("ticket", "_feed || ':' || " + _ref_sql("ticket_ref")),
+    ),
+    # a ticket's event history goes with the ticket (the summary feed is ticket_feed)
+    "ticket_events": (
+        (
+            "ticket",
+            "coalesce(" + _ref_sql("ticket_feed") + ", _feed) || ':' || " + _ref_sql("ticket_ref"),
+        ),
     ),
     "calls": (_CRM, ("phone", phone_e164_sql("caller_phone"))),
     "web_sessions": (_CRM, ("email", email_sql("email"))),
