@@ -122,6 +122,17 @@ def _plant_world(con: duckdb.DuckDBPyConnection) -> None:
             {"ticket_ref": "T-ZED", "requester_email": PLACEHOLDER},
         ],
     )
+    # the history of a ticket carries no identifier of its own: it goes with its ticket
+    tickets_feed = "demo_support_tickets"
+    _insert(
+        con,
+        "raw.ticket_events",
+        [
+            {"event_ref": "E1", "ticket_ref": "T-ANN-1", "ticket_feed": tickets_feed},
+            {"event_ref": "E2", "ticket_ref": "T-ANN-1", "ticket_feed": tickets_feed},
+            {"event_ref": "E3", "ticket_ref": "T-ZED", "ticket_feed": tickets_feed},
+        ],
+    )
     _insert(
         con,
         "raw.calls",
@@ -227,6 +238,7 @@ def test_a_person_is_erased_everywhere_by_email_alone(con: duckdb.DuckDBPyConnec
     assert _keys(con, "raw.survey_responses", "response_ref") == ["R-ZED"]
     assert _keys(con, "raw.survey_driver_ratings", "response_ref") == ["R-ZED"]
     assert _keys(con, "raw.support_tickets", "ticket_ref") == ["T-ZED"]
+    assert _keys(con, "raw.ticket_events", "event_ref") == ["E3"]
     assert _keys(con, "raw.calls", "call_ref") == ["K-ZED"]
     assert _keys(con, "raw.web_sessions", "session_ref") == ["W-ZED"]
     assert _keys(con, "raw.conversation_messages", "message_ref") == ["M4", "M5"]
@@ -249,6 +261,7 @@ def test_a_person_is_erased_everywhere_by_email_alone(con: duckdb.DuckDBPyConnec
         "raw.survey_responses": 3,
         "raw.survey_driver_ratings": 1,
         "raw.support_tickets": 2,
+        "raw.ticket_events": 2,
         "raw.calls": 1,
         "raw.web_sessions": 1,
         "raw.conversation_messages": 3,
