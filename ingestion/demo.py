@@ -697,7 +697,9 @@ def _fuzzy_duplicates(
     first, last = persons.first[person], persons.last[person]
     # the typo must leave the name recognisable: letters are swapped only in a family name
     # of 4+ letters whose last two differ, a letter doubled only in a given name of 3+
-    swappable = np.array([len(name) >= 4 and name[-1] != name[-2] for name in last.tolist()])
+    swappable = np.array(
+        [len(name) >= 4 and name[-1] != name[-2] for name in last.tolist()], dtype=bool
+    )
     variant = rng.choice(
         np.array([NAME_UPPER_CASE, NAME_LETTERS_SWAPPED, NAME_LETTER_DOUBLED]), size=n
     )
@@ -705,8 +707,17 @@ def _fuzzy_duplicates(
     variant = np.where(
         (variant == NAME_LETTER_DOUBLED) & (np.char.str_len(first) < 3), NAME_UPPER_CASE, variant
     )
-    accented = np.array([not (a + b).isascii() for a, b in zip(first, last, strict=True)])
+    accented = np.array(
+        [not (a + b).isascii() for a, b in zip(first, last, strict=True)], dtype=bool
+    )
     variant = np.where(accented, NAME_WITHOUT_ACCENTS, variant)
+    if n == 0:  # a world too small to have any
+        return {
+            "person": person,
+            "ref": refs,
+            "email": np.array([], dtype=str),
+            "name_variant": variant,
+        }
     old_email = _concat(np.char.partition(persons.email[person], "@")[:, 0], "@legacy.example.org")
     return {
         "person": person,
