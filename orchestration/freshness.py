@@ -1,10 +1,10 @@
 """How fresh each role's tables must be: the freshness policies the Dagster UI shows.
 
 Each role's tables are refreshed on that role's cadence (the schedules in jobs.py): frontline
-every 15 minutes, managers daily, executives weekly. A role table *warns* once its last materialization
-is older than one cadence plus a quarter (the refresh that was due is late) and *fails* at two
-cadences (a whole scheduled refresh was missed). A warn window of exactly one cadence would
-flash every table yellow for the length of each scheduled run.
+every 15 minutes, managers daily, executives weekly. A role table *warns* once its last
+materialization is older than one cadence plus a quarter (the refresh that was due is late)
+and *fails* at two cadences (a whole scheduled refresh was missed). A warn window of exactly
+one cadence would flash every table yellow for the length of each scheduled run.
 """
 
 from __future__ import annotations
