@@ -11,15 +11,9 @@ from expectations.reconciliation import (
     read_reconciliation,
     reconciliation_metadata,
 )
+from ingestion.serving import ROLE_TABLES
 from orchestration.resources import CxmartHome
 
-ROLE_TABLES: tuple[str, ...] = (
-    "frontline.followup_queue",
-    "manager.touchpoint_performance",
-    "manager.driver_importance",
-    "executive.cx_scorecard",
-    "executive.journey_stage_scores",
-)
 GX_CHECK_NAME = "gx_suite"
 
 
