@@ -7,6 +7,7 @@ data, so tightening or relaxing a rule is an edit to one of the tables in this m
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -42,6 +43,12 @@ class TableSuite:
     @property
     def table_name(self) -> str:
         return self.table.split(".", 1)[1]
+
+    @property
+    def digest(self) -> str:
+        """Changes whenever a check is added, removed or edited (rows validated under an
+        older suite are validated again)."""
+        return hashlib.sha256(repr(self.checks).encode()).hexdigest()[:16]
 
     def expectations(self) -> list[Expectation]:
         """Fresh GX expectation objects (GX mutates them when they join a suite)."""

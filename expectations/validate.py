@@ -127,11 +127,14 @@ def validate(
     *,
     suite: TableSuite | None = None,
     sample_size: int = DEFAULT_SAMPLE_SIZE,
+    where: str | None = None,
 ) -> ValidationOutcome:
     """Validate `table` (`<schema>.<table>`) in the DuckDB file `db_path` against its suite.
 
-    The file is opened read-only and closed again before returning. A missing table is a
-    failed outcome, not an exception; a missing file raises FileNotFoundError.
+    With `where` (a SQL condition on the table's columns), only the rows it selects are
+    validated, e.g. the rows landed since the last passing validation. The file is opened
+    read-only and closed again before returning. A missing table is a failed outcome, not an
+    exception; a missing file raises FileNotFoundError.
     """
     started = time.perf_counter()
     suite = suite or suite_for(table)
@@ -163,7 +166,7 @@ def validate(
     opened: list[duckdb.DuckDBPyConnection] = []
     try:
         suite_result = _run_suite(
-            suite, _read_only_connector(db_path, suite.schema, opened), sample_size
+            suite, _read_only_connector(db_path, suite.schema, opened), sample_size, where
         )
     finally:
         for connection in opened:
@@ -199,6 +202,7 @@ def _run_suite(
     suite: TableSuite,
     connector: Callable[[], _ReadOnlyConnection],
     sample_size: int,
+    where: str | None = None,
 ) -> ExpectationSuiteValidationResult:
     import great_expectations as gx
     from great_expectations.data_context.types.base import (
@@ -226,9 +230,15 @@ def _run_suite(
         )
     )
     try:
-        asset = datasource.add_table_asset(
-            name=suite.table, table_name=suite.table_name, schema_name=suite.schema
-        )
+        if where is None:
+            asset = datasource.add_table_asset(
+                name=suite.table, table_name=suite.table_name, schema_name=suite.schema
+            )
+        else:
+            asset = datasource.add_query_asset(
+                name=suite.table,
+                query=f"select * from {suite.schema}.{suite.table_name} where {where}",
+            )
         batch = asset.add_batch_definition_whole_table("whole_table").get_batch()
         gx_suite = gx.ExpectationSuite(name=suite.table, expectations=suite.expectations())
         return batch.validate(

@@ -50,6 +50,16 @@ def publish_parquet() -> bool:
     )
 
 
+DEFAULT_DUCKDB_MEMORY_LIMIT = "4GB"
+
+
+def duckdb_memory_limit() -> str:
+    """`CXMART_DUCKDB_MEMORY_LIMIT` (default 4GB): the most memory one DuckDB connection of a
+    refresh (ingestion, dbt, publication) holds; beyond it DuckDB spills to disk beside the
+    file. DuckDB's own default is 80 % of the machine's memory."""
+    return os.environ.get("CXMART_DUCKDB_MEMORY_LIMIT") or DEFAULT_DUCKDB_MEMORY_LIMIT
+
+
 def quarantine_dir(home: Path) -> Path:
     """Copies of whole files that could not be loaded, with a `.reason.txt` beside each."""
     return home / "quarantine"

@@ -21,6 +21,8 @@ from pathlib import Path
 
 import duckdb
 
+from ingestion import paths
+
 PUBLISHED_SCHEMAS: tuple[str, ...] = ("core", "frontline", "manager", "executive", "ops")
 # the role tables: what the Parquet export writes (core and ops stay in serving.duckdb)
 PARQUET_SCHEMAS: tuple[str, ...] = ("frontline", "manager", "executive")
@@ -32,6 +34,8 @@ class PublishReport:
     published_at: datetime
     row_counts: dict[str, int] = field(default_factory=dict)
     parquet_files: dict[str, Path] = field(default_factory=dict)
+    # the tables copied by this publication; the others were unchanged and kept
+    copied: tuple[str, ...] = ()
 
 
 def _quote(identifier: str) -> str:
@@ -63,10 +67,17 @@ def publish_serving(
 ) -> PublishReport:
     """Copy every table of `schemas` from the warehouse into a new serving file, atomically.
 
-    With `parquet_dir`, the tables of PARQUET_SCHEMAS are also exported from the new file as
-    `<parquet_dir>/<schema>/<table>.parquet`. The files are staged before serving.duckdb is
-    swapped in and each one replaces its predecessor only after that swap: a failed
-    publication leaves both the previous serving file and the previous Parquet files.
+    Only the tables whose content changed since the last publication are copied: the new file
+    starts as a copy of the published one, and a table is copied again when its fingerprint
+    (columns, row count and a hash of every row) differs from the one recorded in that
+    file's ops.publication. A published file with more free space than data is rebuilt from
+    scratch instead, so it cannot grow without bound.
+
+    With `parquet_dir`, the tables of PARQUET_SCHEMAS that were copied (or have no file yet)
+    are also exported from the new file as `<parquet_dir>/<schema>/<table>.parquet`. The
+    files are staged before serving.duckdb is swapped in and each one replaces its
+    predecessor only after that swap: a failed publication leaves both the previous serving
+    file and the previous Parquet files.
     """
     if not warehouse.exists():
         raise FileNotFoundError(f"{warehouse}: no warehouse to publish from; run a refresh first")
@@ -77,10 +88,17 @@ def publish_serving(
         _remove_leftovers(parquet_dir)
         staging_parquet = _staging_path(parquet_dir)
     published_at = datetime.now(UTC).replace(tzinfo=None)
-    con = duckdb.connect(str(staging_file))
+    con = _open_staging(serving, staging_file)
     try:
-        row_counts = _copy_published_tables(con, warehouse, schemas, published_at)
-        staged = _export_parquet(con, row_counts, staging_parquet) if staging_parquet else {}
+        copied = _copy_published_tables(con, warehouse, schemas, published_at)
+        row_counts = dict(
+            con.execute("select table_name, row_count from ops.publication").fetchall()
+        )
+        staged = (
+            _export_parquet(con, row_counts, copied, staging_parquet, parquet_dir)
+            if staging_parquet is not None and parquet_dir is not None
+            else {}
+        )
         con.execute("checkpoint")
     except BaseException:
         con.close()
@@ -92,13 +110,61 @@ def publish_serving(
     os.replace(staging_file, serving)
     parquet_files: dict[str, Path] = {}
     if parquet_dir is not None and staging_parquet is not None:
-        parquet_files = _swap_in_parquet(staged, staging_parquet, parquet_dir, schemas)
+        parquet_files = _swap_in_parquet(staged, staging_parquet, parquet_dir, row_counts, schemas)
     return PublishReport(
         serving_path=serving,
         published_at=published_at,
         row_counts=row_counts,
         parquet_files=parquet_files,
+        copied=tuple(copied),
     )
+
+
+def _open_staging(serving: Path, staging_file: Path) -> duckdb.DuckDBPyConnection:
+    """The staging file, starting from a copy of the published one when that is worth it."""
+    config = {"memory_limit": paths.duckdb_memory_limit()}
+    if serving.exists():
+        shutil.copyfile(serving, staging_file)
+        con = duckdb.connect(str(staging_file), config=config)
+        free_blocks, total_blocks = con.execute(
+            "select free_blocks, total_blocks from pragma_database_size()"
+        ).fetchone()
+        if 2 * free_blocks <= total_blocks:
+            return con
+        con.close()  # mostly free space: start over
+        staging_file.unlink()
+    return duckdb.connect(str(staging_file), config=config)
+
+
+def _fingerprints(con: duckdb.DuckDBPyConnection, database: str, tables: list[str]) -> dict:
+    """Per `<schema>.<table>` of `database`: its columns, row count and the sum of its row
+    hashes — equal fingerprints mean equal content (up to a 64-bit hash collision)."""
+    fingerprints: dict[str, str] = {}
+    for qualified in tables:
+        schema, table = qualified.split(".", 1)
+        columns = con.execute(
+            "select string_agg(column_name || ' ' || data_type, ', ' order by column_index) "
+            "from duckdb_columns() where database_name = ? and schema_name = ? "
+            "and table_name = ?",
+            [database, schema, table],
+        ).fetchone()[0]
+        rows, hashed = con.execute(
+            f"select count(*), coalesce(sum(hash(t)::hugeint), 0) "
+            f"from {_quote(database)}.{_quote(schema)}.{_quote(table)} as t"
+        ).fetchone()
+        fingerprints[qualified] = f"{rows}:{hashed}:{columns}"
+    return fingerprints
+
+
+def _published_fingerprints(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
+    """What the staging file (a copy of the last publication) says it holds."""
+    recorded = con.execute(
+        "select count(*) from duckdb_columns() where database_name = current_database() "
+        "and schema_name = 'ops' and table_name = 'publication' and column_name = 'fingerprint'"
+    ).fetchone()[0]
+    if not recorded:
+        return {}
+    return dict(con.execute("select table_name, fingerprint from ops.publication").fetchall())
 
 
 def _copy_published_tables(
@@ -106,38 +172,69 @@ def _copy_published_tables(
     warehouse: Path,
     schemas: tuple[str, ...],
     published_at: datetime,
-) -> dict[str, int]:
-    """Every table (and view) of `schemas` into `con`, plus ops.publication; rows per table."""
-    row_counts: dict[str, int] = {}
+) -> list[str]:
+    """Every changed table (and every view) of `schemas` into `con`, then ops.publication;
+    returns the tables copied."""
+    previous = _published_fingerprints(con)
     con.execute(f"attach {_literal(str(warehouse))} as warehouse (read_only)")
-    tables = con.execute(
-        "select schema_name, table_name from duckdb_tables() "
-        "where database_name = 'warehouse' and schema_name in "
-        f"({', '.join(_literal(schema) for schema in schemas)}) "
-        "order by schema_name, table_name"
-    ).fetchall()
-    for schema, table in tables:
-        qualified = f"{_quote(schema)}.{_quote(table)}"
+    schema_list = ", ".join(_literal(schema) for schema in schemas)
+    tables = [
+        f"{schema}.{table}"
+        for schema, table in con.execute(
+            "select schema_name, table_name from duckdb_tables() "
+            f"where database_name = 'warehouse' and schema_name in ({schema_list}) "
+            "order by schema_name, table_name"
+        ).fetchall()
+    ]
+    current = _fingerprints(con, "warehouse", tables)
+    present = {
+        f"{schema}.{table}"
+        for schema, table in con.execute(
+            "select schema_name, table_name from duckdb_tables() "
+            "where database_name = current_database()"
+        ).fetchall()
+    }
+    # tables no longer published, and every view (re-created below from the warehouse's)
+    for qualified in sorted(present - set(tables) - {"ops.publication"}):
+        schema, table = qualified.split(".", 1)
+        con.execute(f"drop table {_quote(schema)}.{_quote(table)}")
+    for schema, view in con.execute(
+        "select schema_name, view_name from duckdb_views() "
+        "where database_name = current_database() and not internal"
+    ).fetchall():
+        con.execute(f"drop view {_quote(schema)}.{_quote(view)}")
+    copied = [
+        qualified
+        for qualified in tables
+        if qualified not in present or previous.get(qualified) != current[qualified]
+    ]
+    for qualified in copied:
+        schema, table = qualified.split(".", 1)
+        target = f"{_quote(schema)}.{_quote(table)}"
         con.execute(f"create schema if not exists {_quote(schema)}")
-        con.execute(f"create table {qualified} as select * from warehouse.{qualified}")
-        row_counts[f"{schema}.{table}"] = con.execute(
-            f"select count(*) from {qualified}"
-        ).fetchone()[0]
+        con.execute(f"create or replace table {target} as select * from warehouse.{target}")
     # views over published tables (ops.quarantine_summary) are re-created, not copied
     views = con.execute(
         "select sql from duckdb_views() where database_name = 'warehouse' "
-        f"and not internal and schema_name in ({', '.join(_literal(s) for s in schemas)})"
+        f"and not internal and schema_name in ({schema_list})"
     ).fetchall()
     for (view_sql,) in views:
         con.execute(view_sql)
     con.execute("create schema if not exists ops")
     con.execute(
         "create or replace table ops.publication as "
-        "select ? as published_at, unnest(?) as table_name, unnest(?) as row_count",
-        [published_at, list(row_counts), list(row_counts.values())],
+        "select ? as published_at, unnest(?) as table_name, unnest(?) as row_count, "
+        "unnest(?) as fingerprint, unnest(?) as is_copied",
+        [
+            published_at,
+            tables,
+            [int(current[qualified].split(":", 1)[0]) for qualified in tables],
+            [current[qualified] for qualified in tables],
+            [qualified in copied for qualified in tables],
+        ],
     )
     con.execute("detach warehouse")
-    return row_counts
+    return copied
 
 
 def _parquet_select(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> str:
@@ -159,15 +256,23 @@ def _parquet_select(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> 
 
 
 def _export_parquet(
-    con: duckdb.DuckDBPyConnection, row_counts: dict[str, int], staging_dir: Path
+    con: duckdb.DuckDBPyConnection,
+    row_counts: dict[str, int],
+    copied: list[str],
+    staging_dir: Path,
+    parquet_dir: Path,
 ) -> dict[str, Path]:
-    """The role tables of the new serving file as Parquet files under `staging_dir`."""
+    """The role tables that changed (or have no published file yet) as Parquet files under
+    `staging_dir`."""
     staged: dict[str, Path] = {}
     for qualified in row_counts:
         schema, table = qualified.split(".", 1)
         if schema not in PARQUET_SCHEMAS:
             continue
-        target = staging_dir / schema / f"{table}.parquet"
+        relative = Path(schema) / f"{table}.parquet"
+        if qualified not in copied and (parquet_dir / relative).exists():
+            continue
+        target = staging_dir / relative
         target.parent.mkdir(parents=True, exist_ok=True)
         con.execute(
             f"copy ({_parquet_select(con, schema, table)}) to {_literal(str(target))} "
@@ -178,16 +283,26 @@ def _export_parquet(
 
 
 def _swap_in_parquet(
-    staged: dict[str, Path], staging_dir: Path, parquet_dir: Path, schemas: tuple[str, ...]
+    staged: dict[str, Path],
+    staging_dir: Path,
+    parquet_dir: Path,
+    row_counts: dict[str, int],
+    schemas: tuple[str, ...],
 ) -> dict[str, Path]:
     """Move each staged file over its predecessor (atomic per file), then drop the files of
-    role tables that are no longer published, so no stale table lingers among fresh ones."""
-    published: dict[str, Path] = {}
-    for qualified, staged_file in staged.items():
+    role tables that are no longer published, so no stale table lingers among fresh ones.
+    Returns every published role table's file."""
+    for staged_file in staged.values():
         target = parquet_dir / staged_file.relative_to(staging_dir)
         target.parent.mkdir(parents=True, exist_ok=True)
         os.replace(staged_file, target)
-        published[qualified] = target
+    published = {
+        qualified: parquet_dir
+        / qualified.split(".", 1)[0]
+        / f"{qualified.split('.', 1)[1]}.parquet"
+        for qualified in row_counts
+        if qualified.split(".", 1)[0] in PARQUET_SCHEMAS
+    }
     current = set(published.values())
     for schema in set(PARQUET_SCHEMAS) & set(schemas):
         for previous in (parquet_dir / schema).glob("*.parquet"):

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import duckdb
 
+from ingestion import paths
 from ingestion.entities import DUCKDB_TYPES, ENTITIES, LINEAGE_COLUMNS
 
 SCHEMAS: tuple[str, ...] = ("raw", "ops")
@@ -64,6 +65,16 @@ OPS_TABLES: dict[str, tuple[tuple[str, str], ...]] = {
         ("rows_deleted", "BIGINT NOT NULL"),
         ("rows_deleted_by_table", "JSON NOT NULL"),
         ("applied_at", "TIMESTAMP NOT NULL"),
+    ),
+    # One row per passing Great Expectations validation of a raw table: the rows landed up to
+    # `validated_through` passed the suite whose checks hash to `suite_digest`. The next
+    # refresh validates only rows landed after it (all rows again when the suite changed).
+    "raw_validations": (
+        ("table_name", "VARCHAR NOT NULL"),
+        ("suite_digest", "VARCHAR NOT NULL"),
+        ("validated_through", "TIMESTAMP NOT NULL"),
+        ("rows_validated", "BIGINT NOT NULL"),
+        ("validated_at", "TIMESTAMP NOT NULL"),
     ),
     # Declared score scales per feed, so marts never mix a 5-point with a 7-point scale.
     "feed_scales": (
@@ -136,7 +147,7 @@ def table_exists(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> boo
 def connect(path: Path) -> duckdb.DuckDBPyConnection:
     """Open (creating if needed) the warehouse file with raw and ops tables in place."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    con = duckdb.connect(str(path))
+    con = duckdb.connect(str(path), config={"memory_limit": paths.duckdb_memory_limit()})
     try:
         ensure_schemas(con)
     except BaseException:

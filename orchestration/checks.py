@@ -1,7 +1,8 @@
 """Great Expectations suites on the role tables (blocking) and reconciliation with the source
 tools (warning) as Dagster asset checks."""
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
+from typing import Any
 
 import dagster as dg
 
@@ -22,7 +23,11 @@ def role_key(table: str) -> dg.AssetKey:
 
 
 def check_result_from_validation(
-    outcome: ValidationOutcome, *, asset_key: dg.AssetKey, check_name: str
+    outcome: ValidationOutcome,
+    *,
+    asset_key: dg.AssetKey,
+    check_name: str,
+    extra_metadata: Mapping[str, Any] | None = None,
 ) -> dg.AssetCheckResult:
     """Turn a GX validation into a check result whose metadata says what failed and where."""
     return dg.AssetCheckResult(
@@ -30,7 +35,7 @@ def check_result_from_validation(
         check_name=check_name,
         passed=outcome.success,
         severity=dg.AssetCheckSeverity.ERROR,
-        metadata=outcome.as_metadata(),
+        metadata={**outcome.as_metadata(), **(extra_metadata or {})},
     )
 
 

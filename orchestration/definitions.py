@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import dagster as dg
-from dagster_dbt import DbtCliResource
 
 from orchestration.analytics_assets import driver_importance
 from orchestration.checks import role_table_suites, source_reconciliation
-from orchestration.dbt_assets import DBT_EXECUTABLE, cxmart_dbt_models, dbt_project
+from orchestration.dbt_assets import DBT_EXECUTABLE, CxmartDbtCli, cxmart_dbt_models, dbt_project
 from orchestration.ingest_assets import ingest_landing_asset
 from orchestration.jobs import (
     landing_sensor,
@@ -32,7 +31,7 @@ defs = dg.Definitions(
     schedules=role_schedules(),
     sensors=[landing_sensor],
     resources={
-        "dbt": DbtCliResource(project_dir=dbt_project, dbt_executable=DBT_EXECUTABLE),
+        "dbt": CxmartDbtCli(project_dir=dbt_project, dbt_executable=DBT_EXECUTABLE),
         "cxmart": CxmartHome(),
     },
 )

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import json
 import os
 import shutil
 import subprocess
@@ -300,24 +301,14 @@ def test_fuzzy_links_are_the_planted_duplicates_and_their_typo_never_survives(
     assert flagged == len(planted)
 
 
-def test_switching_the_fuzzy_rule_off_drops_its_links_and_only_them(
-    world: World, tmp_path: Path
-) -> None:
-    home = tmp_path / "fuzzy_off"
-    home.mkdir()
-    warehouse = paths.warehouse_path(home)
-    shutil.copyfile(world.warehouse, warehouse)
+def _dbt(home: Path, tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """Run the dbt CLI on `home`'s warehouse; raise with dbt's output if the command fails."""
     dbt = Path(sys.executable).with_name("dbt")
-    subprocess.run(
+    completed = subprocess.run(
         [
             str(dbt),
             "--no-use-colors",
-            "run",
-            "--select",
-            "path:models/intermediate/identity",
-            "fct_identity_links",
-            "--vars",
-            "{identity_disabled_rules: [name_and_postcode]}",
+            *args,
             "--project-dir",
             str(DBT_PROJECT_DIR),
             "--profiles-dir",
@@ -329,8 +320,41 @@ def test_switching_the_fuzzy_rule_off_drops_its_links_and_only_them(
             str(tmp_path / "logs"),
         ],
         env={**os.environ, "CXMART_HOME": str(home)},
-        check=True,
         capture_output=True,
+        text=True,
+    )
+    assert completed.returncode == 0, completed.stdout[-4000:] + completed.stderr[-2000:]
+    return completed
+
+
+def test_dbt_unit_tests_pass_on_the_built_warehouse(world: World, tmp_path: Path) -> None:
+    """Refreshes leave the dbt unit tests out (orchestration.dbt_assets); they run here."""
+    home = tmp_path / "unit"
+    home.mkdir()
+    shutil.copyfile(world.warehouse, paths.warehouse_path(home))
+    manifest = json.loads((DBT_PROJECT_DIR / "target" / "manifest.json").read_text())
+    unit_tests = len(manifest["unit_tests"])
+    assert unit_tests >= 20
+    completed = _dbt(home, tmp_path, "test", "--select", "test_type:unit")
+    assert f"PASS={unit_tests} " in completed.stdout, completed.stdout[-2000:]
+
+
+def test_switching_the_fuzzy_rule_off_drops_its_links_and_only_them(
+    world: World, tmp_path: Path
+) -> None:
+    home = tmp_path / "fuzzy_off"
+    home.mkdir()
+    warehouse = paths.warehouse_path(home)
+    shutil.copyfile(world.warehouse, warehouse)
+    _dbt(
+        home,
+        tmp_path,
+        "run",
+        "--select",
+        "path:models/intermediate/identity",
+        "fct_identity_links",
+        "--vars",
+        "{identity_disabled_rules: [name_and_postcode]}",
     )
     links_on, links_off = _links(world.warehouse), _links(warehouse)
     fuzzy = {link for link in links_on if link[0] == "name_and_postcode"}
@@ -870,3 +894,8 @@ def test_failing_check_keeps_the_last_good_serving_file(
     assert hashlib.sha256(world.serving.read_bytes()).hexdigest() == published
     materialized = {event.asset_key for event in result.get_asset_materialization_events()}
     assert dg.AssetKey(["serving", "serving_duckdb"]) not in materialized
+    # raw checks validate only rows landed since the last pass: the failed rows stay pending,
+    # so the next refresh fails on them again instead of publishing them
+    again = refresh()
+    assert not again.success
+    assert hashlib.sha256(world.serving.read_bytes()).hexdigest() == published

@@ -145,6 +145,7 @@ def test_failed_publish_leaves_the_previous_parquet_files(
     serving_before = serving_file.read_bytes()
     con = duckdb.connect(str(warehouse))
     con.execute("update manager.touchpoint_performance set nps = 40")
+    con.execute("update executive.cx_scorecard set promoters = promoters + 1")
     con.close()
     exported: list[str] = []
 
@@ -163,6 +164,38 @@ def test_failed_publish_leaves_the_previous_parquet_files(
     assert {file: file.read_bytes() for file in parquet_dir.glob("*/*.parquet")} == before
     assert serving_file.read_bytes() == serving_before
     assert not list(tmp_path.glob(".serving*.tmp"))
+
+
+def test_only_changed_tables_are_copied_and_the_others_are_kept(tmp_path: Path) -> None:
+    warehouse = _role_warehouse(tmp_path / "warehouse.duckdb", nps=12)
+    serving_file = tmp_path / "serving.duckdb"
+    parquet_dir = tmp_path / "serving_parquet"
+    first = publish_serving(warehouse, serving_file, parquet_dir=parquet_dir)
+    scorecard_file = parquet_dir / "executive" / "cx_scorecard.parquet"
+    scorecard_written = scorecard_file.stat().st_mtime_ns
+    con = duckdb.connect(str(warehouse))
+    con.execute("update manager.touchpoint_performance set nps = 40")
+    con.close()
+
+    second = publish_serving(warehouse, serving_file, parquet_dir=parquet_dir)
+
+    assert set(first.copied) == set(first.row_counts)
+    assert second.copied == ("manager.touchpoint_performance",)
+    assert scorecard_file.stat().st_mtime_ns == scorecard_written
+    con = duckdb.connect(str(serving_file), read_only=True)
+    assert con.execute("select nps from manager.touchpoint_performance").fetchone() == (40,)
+    assert con.execute("select count(*) from executive.cx_scorecard").fetchone() == (5,)
+    assert con.execute("select customer_id from core.dim_customers").fetchall() == [("c1",)]
+    copied = con.execute(
+        "select table_name from ops.publication where is_copied order by 1"
+    ).fetchall()
+    con.close()
+    assert copied == [("manager.touchpoint_performance",)]
+    nps = duckdb.connect().execute(
+        "select nps from read_parquet(?)",
+        [str(parquet_dir / "manager" / "touchpoint_performance.parquet")],
+    )
+    assert nps.fetchone() == (40,)
 
 
 def test_a_table_no_longer_published_loses_its_parquet_file(tmp_path: Path) -> None:
