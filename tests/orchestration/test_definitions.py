@@ -110,3 +110,21 @@ def test_landing_changes_sees_only_newer_files(tmp_path) -> None:
     assert changed == ["demo_calls/a.csv"]
     assert landing_changes(tmp_path, cursor) == ([], cursor)
     assert landing_changes(tmp_path / "missing", 0) == ([], 0)
+
+
+def test_the_dbt_resource_skips_its_start_up_probes_and_still_overrides_them() -> None:
+    """CxmartDbtCli replaces two private start-up steps of dagster-dbt's resource; if an
+    upgrade renames them, the overrides would silently stop applying, so check both names."""
+    import importlib.metadata
+
+    from dagster_dbt import DbtCliResource
+    from packaging import version
+
+    from orchestration.dbt_assets import CxmartDbtCli
+
+    for name in ("_cli_version", "_initialize_dbt_core_adapter"):
+        assert hasattr(DbtCliResource, name), f"dagster-dbt no longer has {name}"
+    resource = defs.resources["dbt"]
+    assert isinstance(resource, CxmartDbtCli)
+    assert resource._cli_version == version.parse(importlib.metadata.version("dbt-core"))
+    assert resource._initialize_dbt_core_adapter(["build"]) is None
