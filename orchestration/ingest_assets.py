@@ -78,14 +78,13 @@ def pending_rows(con: duckdb.DuckDBPyConnection, table: str) -> PendingRows:
 
 def record_passed(con: duckdb.DuckDBPyConnection, passed: list[PendingRows]) -> None:
     validated_at = datetime.now(UTC).replace(tzinfo=None)
-    con.executemany(
-        "insert into ops.raw_validations values (?, ?, ?, ?, ?)",
-        [
-            (pending.table, pending.digest, pending.landed_through, pending.rows, validated_at)
-            for pending in passed
-            if pending.landed_through is not None
-        ],
-    )
+    rows = [
+        (pending.table, pending.digest, pending.landed_through, pending.rows, validated_at)
+        for pending in passed
+        if pending.landed_through is not None
+    ]
+    if rows:
+        con.executemany("insert into ops.raw_validations values (?, ?, ?, ?, ?)", rows)
 
 
 def _import_great_expectations() -> None:
