@@ -96,10 +96,23 @@ present as (
 -- rules apply in order: an identifier two rules find on one record is credited to the first
 credited as (
 
+    -- one group per record and identifier (a record id names one record type, a node id one
+    -- identifier type and value): grouping spills to disk where a window over millions of
+    -- rows would not, and keeps the memory of a large build bounded
     select
-        *,
-        row_number() over (partition by record_id, node_id order by rule_order) as credit_rank
+        present.record_id,
+        present.record_type,
+        present.node_id,
+        present.identifier_type,
+        present.identifier_value,
+        min(present.rule_order) as rule_order
     from present
+    group by
+        present.record_id,
+        present.record_type,
+        present.node_id,
+        present.identifier_type,
+        present.identifier_value
 
 ),
 
@@ -109,7 +122,7 @@ junk_identifiers as (
 
     select node_id
     from credited
-    where record_type = 'crm_customer' and identifier_type <> 'crm' and credit_rank = 1
+    where record_type = 'crm_customer' and identifier_type <> 'crm'
     group by node_id
     having count(*) > {{ var('identity_max_records_per_identifier') }}
 
@@ -120,15 +133,17 @@ final as (
     select
         credited.record_id,
         credited.record_type,
-        credited.rule_name,
+        rules.rule_name,
         credited.rule_order,
         credited.identifier_type,
         credited.identifier_value,
         credited.node_id
     from credited
+    inner join rules
+        on credited.rule_order = rules.rule_order
     left join junk_identifiers
         on credited.node_id = junk_identifiers.node_id
-    where credited.credit_rank = 1 and junk_identifiers.node_id is null
+    where junk_identifiers.node_id is null
 
 )
 
