@@ -88,9 +88,11 @@ def publish_serving(
         _remove_leftovers(parquet_dir)
         staging_parquet = _staging_path(parquet_dir)
     published_at = datetime.now(UTC).replace(tzinfo=None)
-    con = _open_staging(serving, staging_file)
+    current = _warehouse_fingerprints(warehouse, schemas)
+    previous = _published_fingerprints(serving)
+    con = _open_staging(serving if _worth_reusing(previous, current) else None, staging_file)
     try:
-        copied = _copy_published_tables(con, warehouse, schemas, published_at)
+        copied = _copy_published_tables(con, warehouse, schemas, published_at, current, previous)
         row_counts = dict(
             con.execute("select table_name, row_count from ops.publication").fetchall()
         )
@@ -120,11 +122,12 @@ def publish_serving(
     )
 
 
-def _open_staging(serving: Path, staging_file: Path) -> duckdb.DuckDBPyConnection:
-    """The staging file, starting from a copy of the published one when that is worth it."""
+def _open_staging(reuse: Path | None, staging_file: Path) -> duckdb.DuckDBPyConnection:
+    """The staging file: a copy of the published file `reuse`, or a new file when None or
+    when that copy is more free space than data."""
     config = {"memory_limit": paths.duckdb_memory_limit()}
-    if serving.exists():
-        shutil.copyfile(serving, staging_file)
+    if reuse is not None:
+        shutil.copyfile(reuse, staging_file)
         con = duckdb.connect(str(staging_file), config=config)
         free_blocks, total_blocks = con.execute(
             "select free_blocks, total_blocks from pragma_database_size()"
@@ -136,35 +139,65 @@ def _open_staging(serving: Path, staging_file: Path) -> duckdb.DuckDBPyConnectio
     return duckdb.connect(str(staging_file), config=config)
 
 
-def _fingerprints(con: duckdb.DuckDBPyConnection, database: str, tables: list[str]) -> dict:
-    """Per `<schema>.<table>` of `database`: its columns, row count and the sum of its row
-    hashes — equal fingerprints mean equal content (up to a 64-bit hash collision)."""
-    fingerprints: dict[str, str] = {}
-    for qualified in tables:
-        schema, table = qualified.split(".", 1)
-        columns = con.execute(
-            "select string_agg(column_name || ' ' || data_type, ', ' order by column_index) "
-            "from duckdb_columns() where database_name = ? and schema_name = ? "
-            "and table_name = ?",
-            [database, schema, table],
-        ).fetchone()[0]
-        rows, hashed = con.execute(
-            f"select count(*), coalesce(sum(hash(t)::hugeint), 0) "
-            f"from {_quote(database)}.{_quote(schema)}.{_quote(table)} as t"
-        ).fetchone()
-        fingerprints[qualified] = f"{rows}:{hashed}:{columns}"
-    return fingerprints
+def _rows(fingerprint: str) -> int:
+    return int(fingerprint.split(":", 1)[0])
 
 
-def _published_fingerprints(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
-    """What the staging file (a copy of the last publication) says it holds."""
-    recorded = con.execute(
-        "select count(*) from duckdb_columns() where database_name = current_database() "
-        "and schema_name = 'ops' and table_name = 'publication' and column_name = 'fingerprint'"
-    ).fetchone()[0]
-    if not recorded:
+def _worth_reusing(previous: dict[str, str], current: dict[str, str]) -> bool:
+    """Start from a copy of the published file when at least half of the rows to publish
+    are in tables that did not change; otherwise copying it costs more than it saves."""
+    total = sum(_rows(fingerprint) for fingerprint in current.values())
+    unchanged = sum(
+        _rows(fingerprint)
+        for table, fingerprint in current.items()
+        if previous.get(table) == fingerprint
+    )
+    return bool(previous) and 2 * unchanged >= total
+
+
+def _warehouse_fingerprints(warehouse: Path, schemas: tuple[str, ...]) -> dict[str, str]:
+    """Per `<schema>.<table>` of the published schemas: its columns, row count and the sum
+    of its row hashes — equal fingerprints mean equal content (up to a hash collision)."""
+    con = duckdb.connect(
+        str(warehouse), read_only=True, config={"memory_limit": paths.duckdb_memory_limit()}
+    )
+    try:
+        schema_list = ", ".join(_literal(schema) for schema in schemas)
+        fingerprints: dict[str, str] = {}
+        for schema, table, columns in con.execute(
+            "select t.schema_name, t.table_name, string_agg(c.column_name || ' ' || "
+            "c.data_type, ', ' order by c.column_index) "
+            "from duckdb_tables() as t inner join duckdb_columns() as c "
+            "on c.database_name = t.database_name and c.schema_name = t.schema_name "
+            "and c.table_name = t.table_name "
+            f"where t.database_name = current_database() and t.schema_name in ({schema_list}) "
+            "group by all order by 1, 2"
+        ).fetchall():
+            rows, hashed = con.execute(
+                f"select count(*), coalesce(sum(hash(t)::hugeint), 0) "
+                f"from {_quote(schema)}.{_quote(table)} as t"
+            ).fetchone()
+            fingerprints[f"{schema}.{table}"] = f"{rows}:{hashed}:{columns}"
+        return fingerprints
+    finally:
+        con.close()
+
+
+def _published_fingerprints(serving: Path) -> dict[str, str]:
+    """What the published file says it holds (empty for a file from before fingerprints)."""
+    if not serving.exists():
         return {}
-    return dict(con.execute("select table_name, fingerprint from ops.publication").fetchall())
+    con = duckdb.connect(str(serving), read_only=True)
+    try:
+        recorded = con.execute(
+            "select count(*) from duckdb_columns() where schema_name = 'ops' "
+            "and table_name = 'publication' and column_name = 'fingerprint'"
+        ).fetchone()[0]
+        if not recorded:
+            return {}
+        return dict(con.execute("select table_name, fingerprint from ops.publication").fetchall())
+    finally:
+        con.close()
 
 
 def _copy_published_tables(
@@ -172,21 +205,14 @@ def _copy_published_tables(
     warehouse: Path,
     schemas: tuple[str, ...],
     published_at: datetime,
+    current: dict[str, str],
+    previous: dict[str, str],
 ) -> list[str]:
-    """Every changed table (and every view) of `schemas` into `con`, then ops.publication;
-    returns the tables copied."""
-    previous = _published_fingerprints(con)
+    """Every table of `current` not in `con` or changed since `previous`, and every view,
+    of `schemas` into `con`, then ops.publication; returns the tables copied."""
     con.execute(f"attach {_literal(str(warehouse))} as warehouse (read_only)")
     schema_list = ", ".join(_literal(schema) for schema in schemas)
-    tables = [
-        f"{schema}.{table}"
-        for schema, table in con.execute(
-            "select schema_name, table_name from duckdb_tables() "
-            f"where database_name = 'warehouse' and schema_name in ({schema_list}) "
-            "order by schema_name, table_name"
-        ).fetchall()
-    ]
-    current = _fingerprints(con, "warehouse", tables)
+    tables = sorted(current)
     present = {
         f"{schema}.{table}"
         for schema, table in con.execute(
@@ -228,7 +254,7 @@ def _copy_published_tables(
         [
             published_at,
             tables,
-            [int(current[qualified].split(":", 1)[0]) for qualified in tables],
+            [_rows(current[qualified]) for qualified in tables],
             [current[qualified] for qualified in tables],
             [qualified in copied for qualified in tables],
         ],

@@ -238,3 +238,23 @@ def test_unknown_parquet_setting_names_the_allowed_values(monkeypatch: pytest.Mo
     monkeypatch.setenv("CXMART_PUBLISH_PARQUET", "sometimes")
     with pytest.raises(ValueError, match=r"CXMART_PUBLISH_PARQUET='sometimes': expected one of 1"):
         paths.publish_parquet()
+
+
+def test_a_publication_where_most_rows_changed_starts_from_a_new_file(tmp_path: Path) -> None:
+    warehouse = _role_warehouse(tmp_path / "warehouse.duckdb", nps=12)
+    serving_file = tmp_path / "serving.duckdb"
+    publish_serving(warehouse, serving_file)
+    con = duckdb.connect(str(warehouse))
+    con.execute("update executive.cx_scorecard set promoters = promoters + 1")  # 5 of 8 rows
+    con.close()
+    assert not serving._worth_reusing(
+        serving._published_fingerprints(serving_file),
+        serving._warehouse_fingerprints(warehouse, serving.PUBLISHED_SCHEMAS),
+    )
+
+    report = publish_serving(warehouse, serving_file)
+
+    assert set(report.copied) == set(report.row_counts)  # a new file: every table copied
+    con = duckdb.connect(str(serving_file), read_only=True)
+    assert con.execute("select sum(promoters) from executive.cx_scorecard").fetchone() == (15,)
+    con.close()
