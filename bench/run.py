@@ -41,6 +41,7 @@ from bench.world import (
     sf_label,
     world_files,
 )
+from ingestion import paths
 
 JOB_NAME = "refresh_everything"
 RESULTS_ROOT = Path(__file__).resolve().parent / "results"
@@ -216,11 +217,9 @@ def _dbt_step_overhead(
 def _run_results(invocation_id: str | None, home: Path) -> Path | None:
     """The run_results.json of this dbt invocation: in the data home's dbt target folder
     (orchestration.dbt_assets), else in one of dagster-dbt's per-invocation folders."""
-    from orchestration.dbt_assets import dbt_target_path
-
     if not invocation_id:
         return None
-    candidates = [dbt_target_path(home) / "run_results.json"]
+    candidates = [paths.dbt_target_dir(home) / "run_results.json"]
     if DBT_TARGET_ROOT.is_dir():
         candidates += sorted(
             DBT_TARGET_ROOT.glob("*/run_results.json"), key=lambda path: -path.stat().st_mtime
@@ -236,7 +235,7 @@ def parse_dbt_project(home: Path) -> None:
     """What a deployment does once when it is installed (`make manifest` with its
     CXMART_HOME): parse the dbt project for this data home, so the timed refreshes parse
     incrementally like every scheduled refresh after the first."""
-    from orchestration.dbt_assets import DBT_EXECUTABLE, DBT_PROJECT_DIR, dbt_target_path
+    from orchestration.dbt_assets import DBT_EXECUTABLE, DBT_PROJECT_DIR
 
     subprocess.run(
         [
@@ -248,7 +247,7 @@ def parse_dbt_project(home: Path) -> None:
             "--profiles-dir",
             str(DBT_PROJECT_DIR),
             "--target-path",
-            str(dbt_target_path(home)),
+            str(paths.dbt_target_dir(home)),
         ],
         env={**os.environ, "CXMART_HOME": str(home)},
         check=True,

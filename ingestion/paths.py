@@ -34,6 +34,12 @@ def parquet_dir(home: Path) -> Path:
     return home / "serving_parquet"
 
 
+def dbt_target_dir(home: Path) -> Path:
+    """dbt's artifacts for this data home, kept between refreshes so dbt parses
+    incrementally; the project's own `dbt_project/target/` holds the manifest Dagster loads."""
+    return home / "dbt_target"
+
+
 _TRUE = ("1", "true", "yes", "on")
 _FALSE = ("0", "false", "no", "off")
 

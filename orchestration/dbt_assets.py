@@ -12,6 +12,7 @@ import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_assets
 from packaging import version
 
+from ingestion import paths
 from orchestration.freshness import role_freshness_policy
 from orchestration.resources import CxmartHome
 
@@ -42,13 +43,6 @@ class CxmartDbtCli(DbtCliResource):
 
     def _initialize_dbt_core_adapter(self, args: Sequence[str]) -> Any:
         return None
-
-
-def dbt_target_path(home: Path) -> Path:
-    """dbt's target folder for one data home: kept between refreshes, so dbt parses
-    incrementally (partial_parse.msgpack) and run artifacts do not pile up in the project.
-    The project's own target/ keeps the manifest Dagster loads (`make manifest`)."""
-    return home / "dbt_target"
 
 
 class CxmartDbtTranslator(DagsterDbtTranslator):
@@ -96,6 +90,6 @@ def cxmart_dbt_models(
     invocation = dbt.cli(
         ["build", *PRODUCTION_BUILD_EXCLUDES],
         context=context,
-        target_path=dbt_target_path(cxmart.home_path),
+        target_path=paths.dbt_target_dir(cxmart.home_path),
     )
     yield from invocation.stream()
