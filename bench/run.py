@@ -46,7 +46,6 @@ from ingestion import paths
 JOB_NAME = "refresh_everything"
 RESULTS_ROOT = Path(__file__).resolve().parent / "results"
 REPO_ROOT = Path(__file__).resolve().parent.parent
-DBT_TARGET_ROOT = REPO_ROOT / "dbt_project" / "target"
 STAGES: tuple[str, ...] = ("ingest", "dbt", "checks", "publish")
 # Dagster step key -> benchmark stage (see orchestration/definitions.py)
 STEP_STAGES: dict[str, str] = {
@@ -215,19 +214,13 @@ def _dbt_step_overhead(
 
 
 def _run_results(invocation_id: str | None, home: Path) -> Path | None:
-    """The run_results.json of this dbt invocation: in the data home's dbt target folder
-    (orchestration.dbt_assets), else in one of dagster-dbt's per-invocation folders."""
-    if not invocation_id:
-        return None
-    candidates = [paths.dbt_target_dir(home) / "run_results.json"]
-    if DBT_TARGET_ROOT.is_dir():
-        candidates += sorted(
-            DBT_TARGET_ROOT.glob("*/run_results.json"), key=lambda path: -path.stat().st_mtime
-        )
-    for path in candidates[:50]:
-        with contextlib.suppress(OSError, ValueError):
-            if json.loads(path.read_text())["metadata"]["invocation_id"] == invocation_id:
-                return path
+    """The run_results.json of this dbt invocation, in the data home's dbt target folder."""
+    path = paths.dbt_target_dir(home) / "run_results.json"
+    with contextlib.suppress(OSError, ValueError, KeyError):
+        if invocation_id and json.loads(path.read_text())["metadata"]["invocation_id"] == (
+            invocation_id
+        ):
+            return path
     return None
 
 

@@ -93,9 +93,7 @@ def publish_serving(
     con = _open_staging(serving if _worth_reusing(previous, current) else None, staging_file)
     try:
         copied = _copy_published_tables(con, warehouse, schemas, published_at, current, previous)
-        row_counts = dict(
-            con.execute("select table_name, row_count from ops.publication").fetchall()
-        )
+        row_counts = {table: _rows(fingerprint) for table, fingerprint in sorted(current.items())}
         staged = (
             _export_parquet(con, row_counts, copied, staging_parquet, parquet_dir)
             if staging_parquet is not None and parquet_dir is not None
@@ -281,6 +279,12 @@ def _parquet_select(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> 
     return f"select {select_list} from {_quote(schema)}.{_quote(table)}"
 
 
+def _parquet_file(qualified: str) -> Path:
+    """Where a role table's Parquet file lives, relative to the Parquet folder."""
+    schema, table = qualified.split(".", 1)
+    return Path(schema) / f"{table}.parquet"
+
+
 def _export_parquet(
     con: duckdb.DuckDBPyConnection,
     row_counts: dict[str, int],
@@ -295,7 +299,7 @@ def _export_parquet(
         schema, table = qualified.split(".", 1)
         if schema not in PARQUET_SCHEMAS:
             continue
-        relative = Path(schema) / f"{table}.parquet"
+        relative = _parquet_file(qualified)
         if qualified not in copied and (parquet_dir / relative).exists():
             continue
         target = staging_dir / relative
@@ -323,9 +327,7 @@ def _swap_in_parquet(
         target.parent.mkdir(parents=True, exist_ok=True)
         os.replace(staged_file, target)
     published = {
-        qualified: parquet_dir
-        / qualified.split(".", 1)[0]
-        / f"{qualified.split('.', 1)[1]}.parquet"
+        qualified: parquet_dir / _parquet_file(qualified)
         for qualified in row_counts
         if qualified.split(".", 1)[0] in PARQUET_SCHEMAS
     }

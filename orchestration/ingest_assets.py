@@ -9,86 +9,34 @@ last passing validation (ops.raw_validations): a refresh that lands one day of f
 validates that day, and rows that failed are validated again until they pass.
 """
 
-import threading
 from collections.abc import Iterator
-from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
 import dagster as dg
-import duckdb
 
-from expectations import RAW_SUITES, ValidationOutcome, validate
+from expectations import ValidationOutcome, validate
+from expectations.pending import (
+    PendingRows,
+    import_in_background,
+    pending_rows,
+    record_passed,
+)
 from ingestion.entities import ENTITIES
 from ingestion.erasure import apply_erasures
 from ingestion.load import ingest_landing
 from ingestion.registry import load_registry
 from ingestion.text import annotate_feedback
 from ingestion.warehouse import connect
-from orchestration.checks import check_result_from_validation
+from orchestration.checks import GX_CHECK_NAME, check_result_from_validation
 from orchestration.resources import CxmartHome
 
 RAW_TABLES: tuple[str, ...] = tuple(ENTITIES)
 # derived from the landed verbatims on every refresh (ingestion/text/)
 ANNOTATION_TABLES: tuple[str, ...] = ("feedback_sentiment", "feedback_topics")
-GX_CHECK_NAME = "gx_suite"
 
 
 def raw_key(table: str) -> dg.AssetKey:
     return dg.AssetKey(["raw", table])
-
-
-@dataclass(frozen=True)
-class PendingRows:
-    """The rows of one raw table its GX suite has not passed yet."""
-
-    table: str
-    digest: str
-    validated_through: datetime | None  # the last passing validation's watermark
-    landed_through: datetime | None  # the newest row's _loaded_at
-    rows: int
-
-    @property
-    def where(self) -> str | None:
-        """The SQL condition selecting the pending rows; None for the whole table."""
-        if self.validated_through is None:
-            return None
-        return f"_loaded_at > timestamp '{self.validated_through.isoformat(sep=' ')}'"
-
-    @property
-    def already_validated(self) -> bool:
-        return self.rows == 0 and self.validated_through is not None
-
-
-def pending_rows(con: duckdb.DuckDBPyConnection, table: str) -> PendingRows:
-    digest = RAW_SUITES[f"raw.{table}"].digest
-    found = con.execute(
-        "select max(validated_through) from ops.raw_validations"
-        " where table_name = ? and suite_digest = ?",
-        [table, digest],
-    ).fetchone()
-    validated_through = found[0] if found else None
-    pending = PendingRows(table, digest, validated_through, None, 0)
-    where = f" where {pending.where}" if pending.where else ""
-    landed_through, rows = con.execute(
-        f"select max(_loaded_at), count(*) from raw.{table}{where}"
-    ).fetchone() or (None, 0)
-    return PendingRows(table, digest, validated_through, landed_through, rows)
-
-
-def record_passed(con: duckdb.DuckDBPyConnection, passed: list[PendingRows]) -> None:
-    validated_at = datetime.now(UTC).replace(tzinfo=None)
-    rows = [
-        (pending.table, pending.digest, pending.landed_through, pending.rows, validated_at)
-        for pending in passed
-        if pending.landed_through is not None
-    ]
-    if rows:
-        con.executemany("insert into ops.raw_validations values (?, ?, ?, ?, ?)", rows)
-
-
-def _import_great_expectations() -> None:
-    import great_expectations  # noqa: F401
 
 
 def _validate_pending(cxmart: CxmartHome, pending: PendingRows) -> tuple[dg.AssetCheckResult, bool]:
@@ -155,8 +103,7 @@ def ingest_landing_asset(context: dg.AssetExecutionContext, cxmart: CxmartHome) 
     """Load new files from landing/<feed>/ into raw.*, quarantining bad rows and files, then
     erase the people in raw.erasure_requests from every raw table."""
     feeds = load_registry(cxmart.sources_path)
-    # Great Expectations takes seconds to import: do it while DuckDB loads the files
-    threading.Thread(target=_import_great_expectations, daemon=True).start()
+    import_in_background()  # while DuckDB loads the files
     con = connect(cxmart.warehouse_path)
     try:
         report = ingest_landing(con, cxmart.home_path, feeds)

@@ -11,8 +11,8 @@ import duckdb
 import pytest
 
 from expectations import RAW_SUITES, validate
+from expectations.pending import pending_rows, record_passed
 from ingestion.warehouse import connect
-from orchestration.ingest_assets import pending_rows, record_passed
 
 
 def _land_call(con: duckdb.DuckDBPyConnection, ref: str, wait: int, loaded_at: str) -> None:
