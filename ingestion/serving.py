@@ -67,17 +67,16 @@ def publish_serving(
 ) -> PublishReport:
     """Copy every table of `schemas` from the warehouse into a new serving file, atomically.
 
-    Only the tables whose content changed since the last publication are copied: the new file
-    starts as a copy of the published one, and a table is copied again when its fingerprint
-    (columns, row count and a hash of every row) differs from the one recorded in that
-    file's ops.publication. A published file with more free space than data is rebuilt from
-    scratch instead, so it cannot grow without bound.
+    Only the tables whose content changed since the last publication are copied: a table is
+    copied again when its fingerprint (columns, row count and a hash of every row) differs
+    from the one recorded in the published file's ops.publication. The new file starts as a
+    copy of the published one when most rows are unchanged (`_worth_reusing`: never after an
+    erasure, nor when the copy would be mostly free space), else empty.
 
-    With `parquet_dir`, the tables of PARQUET_SCHEMAS that were copied (or have no file yet)
-    are also exported from the new file as `<parquet_dir>/<schema>/<table>.parquet`. The
-    files are staged before serving.duckdb is swapped in and each one replaces its
-    predecessor only after that swap: a failed publication leaves both the previous serving
-    file and the previous Parquet files.
+    With `parquet_dir`, the tables of PARQUET_SCHEMAS are also exported from the new file as
+    `<parquet_dir>/<schema>/<table>.parquet`. The files are staged before serving.duckdb is
+    swapped in and each one replaces its predecessor only after that swap: a failed
+    publication leaves both the previous serving file and the previous Parquet files.
     """
     if not warehouse.exists():
         raise FileNotFoundError(f"{warehouse}: no warehouse to publish from; run a refresh first")
@@ -94,11 +93,7 @@ def publish_serving(
     try:
         copied = _copy_published_tables(con, warehouse, schemas, published_at, current, previous)
         row_counts = {table: _rows(fingerprint) for table, fingerprint in sorted(current.items())}
-        staged = (
-            _export_parquet(con, row_counts, copied, staging_parquet, parquet_dir)
-            if staging_parquet is not None and parquet_dir is not None
-            else {}
-        )
+        staged = _export_parquet(con, row_counts, staging_parquet) if staging_parquet else {}
         con.execute("checkpoint")
     except BaseException:
         con.close()
@@ -110,7 +105,7 @@ def publish_serving(
     os.replace(staging_file, serving)
     parquet_files: dict[str, Path] = {}
     if parquet_dir is not None and staging_parquet is not None:
-        parquet_files = _swap_in_parquet(staged, staging_parquet, parquet_dir, row_counts, schemas)
+        parquet_files = _swap_in_parquet(staged, staging_parquet, parquet_dir, schemas)
     return PublishReport(
         serving_path=serving,
         published_at=published_at,
@@ -141,9 +136,18 @@ def _rows(fingerprint: str) -> int:
     return int(fingerprint.split(":", 1)[0])
 
 
+# A new row here means rows of a person were erased since the last publication.
+ERASURE_LOG = "ops.erasure_log"
+
+
 def _worth_reusing(previous: dict[str, str], current: dict[str, str]) -> bool:
     """Start from a copy of the published file when at least half of the rows to publish
-    are in tables that did not change; otherwise copying it costs more than it saves."""
+    are in tables that did not change; otherwise copying it costs more than it saves.
+
+    Never after an erasure: a replaced table's old blocks stay in the file as free space,
+    so a copy could still hold the erased person's bytes. A new file holds only live rows."""
+    if previous.get(ERASURE_LOG) != current.get(ERASURE_LOG):
+        return False
     total = sum(_rows(fingerprint) for fingerprint in current.values())
     unchanged = sum(
         _rows(fingerprint)
@@ -279,30 +283,19 @@ def _parquet_select(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> 
     return f"select {select_list} from {_quote(schema)}.{_quote(table)}"
 
 
-def _parquet_file(qualified: str) -> Path:
-    """Where a role table's Parquet file lives, relative to the Parquet folder."""
-    schema, table = qualified.split(".", 1)
-    return Path(schema) / f"{table}.parquet"
-
-
 def _export_parquet(
-    con: duckdb.DuckDBPyConnection,
-    row_counts: dict[str, int],
-    copied: list[str],
-    staging_dir: Path,
-    parquet_dir: Path,
+    con: duckdb.DuckDBPyConnection, row_counts: dict[str, int], staging_dir: Path
 ) -> dict[str, Path]:
-    """The role tables that changed (or have no published file yet) as Parquet files under
-    `staging_dir`."""
+    """The role tables of the new serving file as Parquet files under `staging_dir`.
+
+    Every role table is exported, changed or not: role tables are small, and a file written
+    while the export was switched off, or by an older publication, is never left stale."""
     staged: dict[str, Path] = {}
     for qualified in row_counts:
         schema, table = qualified.split(".", 1)
         if schema not in PARQUET_SCHEMAS:
             continue
-        relative = _parquet_file(qualified)
-        if qualified not in copied and (parquet_dir / relative).exists():
-            continue
-        target = staging_dir / relative
+        target = staging_dir / schema / f"{table}.parquet"
         target.parent.mkdir(parents=True, exist_ok=True)
         con.execute(
             f"copy ({_parquet_select(con, schema, table)}) to {_literal(str(target))} "
@@ -313,24 +306,16 @@ def _export_parquet(
 
 
 def _swap_in_parquet(
-    staged: dict[str, Path],
-    staging_dir: Path,
-    parquet_dir: Path,
-    row_counts: dict[str, int],
-    schemas: tuple[str, ...],
+    staged: dict[str, Path], staging_dir: Path, parquet_dir: Path, schemas: tuple[str, ...]
 ) -> dict[str, Path]:
     """Move each staged file over its predecessor (atomic per file), then drop the files of
-    role tables that are no longer published, so no stale table lingers among fresh ones.
-    Returns every published role table's file."""
-    for staged_file in staged.values():
+    role tables that are no longer published, so no stale table lingers among fresh ones."""
+    published: dict[str, Path] = {}
+    for qualified, staged_file in staged.items():
         target = parquet_dir / staged_file.relative_to(staging_dir)
         target.parent.mkdir(parents=True, exist_ok=True)
         os.replace(staged_file, target)
-    published = {
-        qualified: parquet_dir / _parquet_file(qualified)
-        for qualified in row_counts
-        if qualified.split(".", 1)[0] in PARQUET_SCHEMAS
-    }
+        published[qualified] = target
     current = set(published.values())
     for schema in set(PARQUET_SCHEMAS) & set(schemas):
         for previous in (parquet_dir / schema).glob("*.parquet"):
