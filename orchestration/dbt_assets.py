@@ -13,6 +13,7 @@ from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_as
 from packaging import version
 
 from ingestion import paths
+from orchestration import incremental
 from orchestration.freshness import role_freshness_policy
 from orchestration.resources import CxmartHome
 
@@ -87,9 +88,13 @@ def cxmart_dbt_models(
     # dbt's profiles.yml reads CXMART_HOME from the environment it inherits; pin it to the
     # resolved data home so a relative setting cannot point dbt somewhere else
     os.environ["CXMART_HOME"] = str(cxmart.home_path)
-    invocation = dbt.cli(
-        ["build", *PRODUCTION_BUILD_EXCLUDES],
-        context=context,
-        target_path=paths.dbt_target_dir(cxmart.home_path),
-    )
+    fingerprint = incremental.code_fingerprint(incremental.load_manifest(dbt_project.manifest_path))
+    args = ["build", *PRODUCTION_BUILD_EXCLUDES]
+    if incremental.needs_full_refresh(cxmart.warehouse_path, fingerprint):
+        context.log.info("the dbt project changed since the last build: rebuilding in full")
+        args.append("--full-refresh")
+    invocation = dbt.cli(args, context=context, target_path=paths.dbt_target_dir(cxmart.home_path))
     yield from invocation.stream()
+    # only a build of every model makes every incremental table the work of this code
+    if set(context.selected_asset_keys) == set(context.assets_def.keys):
+        incremental.record_fingerprint(cxmart.warehouse_path, fingerprint)

@@ -335,8 +335,10 @@ def test_dbt_unit_tests_pass_on_the_built_warehouse(world: World, tmp_path: Path
     manifest = json.loads((DBT_PROJECT_DIR / "target" / "manifest.json").read_text())
     unit_tests = len(manifest["unit_tests"])
     assert unit_tests >= 20
+    # the project's on-run-start hooks run (and pass) with any dbt command
+    hooks = sum(node["resource_type"] == "operation" for node in manifest["nodes"].values())
     completed = _dbt(home, tmp_path, "test", "--select", "test_type:unit")
-    assert f"PASS={unit_tests} " in completed.stdout, completed.stdout[-2000:]
+    assert f"PASS={unit_tests + hooks} " in completed.stdout, completed.stdout[-2000:]
 
 
 def test_switching_the_fuzzy_rule_off_drops_its_links_and_only_them(
@@ -899,3 +901,102 @@ def test_failing_check_keeps_the_last_good_serving_file(
     again = refresh()
     assert not again.success
     assert hashlib.sha256(world.serving.read_bytes()).hexdigest() == published
+
+
+INCREMENTAL_TABLES = (
+    "staging.stg_crm__customers",
+    "staging.stg_crm__orders",
+    "staging.stg_survey__invitations",
+    "staging.stg_survey__responses",
+    "staging.stg_survey__driver_ratings",
+    "core.fct_orders",
+    "core.fct_survey_invitations",
+    "core.fct_survey_responses",
+    "core.fct_driver_ratings",
+)
+
+
+def _differing_rows(con: duckdb.DuckDBPyConnection, table: str) -> int:
+    """Rows of `table` in one of the attached files (inc, rebuilt) and not the other."""
+    return con.execute(
+        f"select count(*) from ((from inc.{table} except all from rebuilt.{table})"
+        f" union all (from rebuilt.{table} except all from inc.{table}))"
+    ).fetchone()[0]
+
+
+def test_an_incremental_refresh_equals_a_full_rebuild(
+    world: World, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """New rows that touch old ones: a late response to an old invitation, a corrected order,
+    and a response that proves two customers are one person (their old records move)."""
+    home = _copy_of(world, tmp_path)
+    warehouse = paths.warehouse_path(home)
+    con = duckdb.connect(str(warehouse))
+    invitation_ref, invited_ref = con.execute(
+        "select invitation_ref, customer_ref from staging.stg_survey__invitations"
+        " where invitation_ref not in (select invitation_ref from core.fct_survey_invitations"
+        " where is_started) and customer_ref is not null order by 1 limit 1"
+    ).fetchone()
+    (order_ref,) = con.execute("select min(order_ref) from raw.crm_orders").fetchone()
+    (first, _, first_email), (second, second_ref, _) = con.execute(
+        "select customer_id, primary_customer_ref, email from core.dim_customers"
+        " where email is not null and primary_customer_ref is not null and crm_record_count = 1"
+        " and lifetime_order_count > 0 order by customer_id limit 2"
+    ).fetchall()
+    con.execute(
+        "insert into raw.survey_responses (response_ref, invitation_ref, customer_ref, email,"
+        " submitted_at, nps_score, is_finished, touchpoint, channel, _feed, _source_file,"
+        " _file_sha256, _row_number, _loaded_at) values"
+        " ('late-1', ?, ?, null, now()::timestamp - interval 1 hour, 9, true, 'delivery', 'web',"
+        "  'demo_survey_responses', 'planted.csv', 'planted', 1, now()),"
+        " ('merge-1', null, ?, ?, now()::timestamp - interval 1 hour, 2, true, 'delivery', 'web',"
+        "  'demo_survey_responses', 'planted.csv', 'planted', 2, now())",
+        [invitation_ref, invited_ref, second_ref, first_email],
+    )
+    con.execute(
+        "insert into raw.crm_orders select * replace (order_amount + 1 as order_amount,"
+        " 'planted' as _file_sha256, now() as _loaded_at) from raw.crm_orders where order_ref = ?",
+        [order_ref],
+    )
+    con.close()
+    monkeypatch.setenv("CXMART_HOME", str(home))
+
+    assert refresh().success
+
+    full_home = tmp_path / "full"
+    full_home.mkdir()
+    shutil.copyfile(warehouse, paths.warehouse_path(full_home))
+    rebuilt = _dbt(
+        full_home, tmp_path, "run", "--full-refresh", "--select", "config.materialized:incremental"
+    )
+    assert "incremental model core.fct_orders" in rebuilt.stdout
+    con = duckdb.connect()
+    con.execute(f"attach '{warehouse}' as inc (read_only)")
+    con.execute(f"attach '{paths.warehouse_path(full_home)}' as rebuilt (read_only)")
+    try:
+        builds = dict(
+            con.execute(
+                "select model_name, count(*) from inc.dbt_state.incremental_builds group by 1"
+            ).fetchall()
+        )
+        differing = {table: _differing_rows(con, table) for table in INCREMENTAL_TABLES}
+        moved = con.execute(
+            "select count(*), count(distinct customer_id) from inc.core.fct_orders"
+            " where customer_id in (?, ?)",
+            [first, second],
+        ).fetchone()
+        started = con.execute(
+            "select is_started from inc.core.fct_survey_invitations where invitation_ref = ?",
+            [invitation_ref],
+        ).fetchone()[0]
+    finally:
+        con.close()
+    # the refresh built incrementally (each model logged twice: first refresh, this one)...
+    assert {
+        table.split(".")[1]: builds.get(table.split(".")[1]) for table in INCREMENTAL_TABLES
+    } == {table.split(".")[1]: 2 for table in INCREMENTAL_TABLES}
+    # ...touched the old rows the new ones changed...
+    assert started
+    assert moved[0] >= 2 and moved[1] == 1, "the two customers' orders now share one customer"
+    # ...and left every incremental table as a full rebuild would
+    assert differing == {table: 0 for table in INCREMENTAL_TABLES}

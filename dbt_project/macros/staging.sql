@@ -1,5 +1,6 @@
 {#- The latest delivered version of each record of a raw table: a corrected re-export of a
-    record supersedes the earlier one (same feed and key; later load or later row wins). -#}
+    record supersedes the earlier one (same feed and key; later load or later row wins).
+    In an incremental build, only the rows landed since the model's last build. -#}
 {% macro cx_latest_version(relation, key_columns) -%}
     select *
     from (
@@ -10,6 +11,11 @@
                 order by _loaded_at desc, _file_sha256 desc, _row_number desc
             ) as _version_rank
         from {{ relation }}
+        {%- if is_incremental() %}
+        -- a later load always wins, so the rows landed since the last build are the new
+        -- latest versions of their keys (macros/incremental.sql)
+        where _loaded_at >= {{ cx_incremental_since() }}
+        {%- endif %}
     ) as versions
     where _version_rank = 1
 {%- endmacro %}

@@ -1,12 +1,52 @@
 -- One row per invitation with whether it was answered: response rates are attributed to
--- the send date (METRICS.md).
+-- the send date (METRICS.md). Incremental (macros/incremental.sql): an invitation is
+-- rebuilt when it landed again, when a response to it landed, or when identity resolution
+-- moved it to another customer.
+{{ config(materialized='incremental', unique_key='invitation_id') }}
+
 with
 
-invitations as (select * from {{ ref('stg_survey__invitations') }}),
-
-responses as (select * from {{ ref('stg_survey__responses') }}),
-
 records as (select * from {{ ref('int_records_resolved') }}),
+
+{% if is_incremental() %}
+
+touched as (
+
+    select invitation_id
+    from {{ ref('stg_survey__invitations') }}
+    where _loaded_at >= {{ cx_incremental_since() }}
+    union
+    select invitations.invitation_id
+    from {{ ref('stg_survey__invitations') }} as invitations
+    inner join {{ ref('stg_survey__responses') }} as responses
+        on invitations.invitation_ref = responses.invitation_ref
+    where responses._loaded_at >= {{ cx_incremental_since() }}
+    union
+    {{ cx_customer_changed_keys('invitation_id') }}
+
+),
+
+{% endif %}
+
+invitations as (
+
+    select *
+    from {{ ref('stg_survey__invitations') }}
+    {% if is_incremental() %}
+    where invitation_id in (select touched.invitation_id from touched)
+    {% endif %}
+
+),
+
+responses as (
+
+    select *
+    from {{ ref('stg_survey__responses') }}
+    {% if is_incremental() %}
+    where invitation_ref in (select invitations.invitation_ref from invitations)
+    {% endif %}
+
+),
 
 answers as (
 

@@ -1,16 +1,66 @@
 -- One row per survey response with its customer and the NPS / CSAT / CES classifications
 -- of METRICS.md. Scores outside their declared scale never get here (quarantined on load).
-with
+-- Incremental (macros/incremental.sql): a response is rebuilt when it landed again, when its
+-- invitation landed, or when identity resolution moved it to another customer. Its text
+-- annotations change only with its text or with the lexicon and taxonomy, which are part
+-- of the code a change of which rebuilds everything (orchestration/incremental.py).
+{{ config(materialized='incremental', unique_key='response_id') }}
 
-responses as (select * from {{ ref('stg_survey__responses') }}),
+with
 
 invitations as (select * from {{ ref('stg_survey__invitations') }}),
 
 records as (select * from {{ ref('int_records_resolved') }}),
 
-sentiment as (select * from {{ ref('stg_text__feedback_sentiment') }}),
+{% if is_incremental() %}
 
-topics as (select * from {{ ref('stg_text__feedback_topics') }}),
+touched as (
+
+    select response_id
+    from {{ ref('stg_survey__responses') }}
+    where _loaded_at >= {{ cx_incremental_since() }}
+    union
+    select responses.response_id
+    from {{ ref('stg_survey__responses') }} as responses
+    inner join invitations
+        on responses.invitation_ref = invitations.invitation_ref
+    where invitations._loaded_at >= {{ cx_incremental_since() }}
+    union
+    {{ cx_customer_changed_keys('response_id') }}
+
+),
+
+{% endif %}
+
+responses as (
+
+    select *
+    from {{ ref('stg_survey__responses') }}
+    {% if is_incremental() %}
+    where response_id in (select touched.response_id from touched)
+    {% endif %}
+
+),
+
+sentiment as (
+
+    select *
+    from {{ ref('stg_text__feedback_sentiment') }}
+    {% if is_incremental() %}
+    where feedback_id in (select responses.response_id from responses)
+    {% endif %}
+
+),
+
+topics as (
+
+    select *
+    from {{ ref('stg_text__feedback_topics') }}
+    {% if is_incremental() %}
+    where feedback_id in (select responses.response_id from responses)
+    {% endif %}
+
+),
 
 -- the verbatim's most confident topic (ties: alphabetical)
 primary_topics as (

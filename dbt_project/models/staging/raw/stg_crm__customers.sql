@@ -1,3 +1,5 @@
+{{ config(materialized='incremental', unique_key='crm_record_id') }}
+
 with
 
 source as (
@@ -28,7 +30,8 @@ renamed as (
         coalesce(has_contact_consent, false) as has_contact_consent,
         coalesce(is_churned, false) as is_churned,
         churned_at,
-        _loaded_at as loaded_at
+        _loaded_at as loaded_at,
+        _loaded_at
 
     from source
 

@@ -1,3 +1,5 @@
+{{ config(materialized='incremental', unique_key='outcome_id') }}
+
 with
 
 source as (
@@ -16,7 +18,8 @@ renamed as (
         outcome_at,
         lower(trim(outcome_status)) as outcome_status,
         agent_ref,
-        outcome_note
+        outcome_note,
+        _loaded_at
 
     from source
 

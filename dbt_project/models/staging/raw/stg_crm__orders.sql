@@ -1,3 +1,5 @@
+{{ config(materialized='incremental', unique_key='order_id') }}
+
 with
 
 source as (
@@ -19,7 +21,8 @@ renamed as (
         upper(currency) as currency,
         lower(order_status) as order_status,
         lower(sales_channel) as sales_channel,
-        lower(coalesce(order_status, '')) in ('canceled', 'cancelled', 'unavailable') as is_canceled
+        lower(coalesce(order_status, '')) in ('canceled', 'cancelled', 'unavailable') as is_canceled,
+        _loaded_at
 
     from source
 

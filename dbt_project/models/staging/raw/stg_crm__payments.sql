@@ -1,3 +1,5 @@
+{{ config(materialized='incremental', unique_key='payment_id') }}
+
 with
 
 source as (
@@ -15,7 +17,8 @@ renamed as (
         _feed as feed,
         paid_amount,
         lower(payment_method) as payment_method,
-        installments
+        installments,
+        _loaded_at
 
     from source
 

@@ -1,3 +1,5 @@
+{{ config(materialized='incremental', unique_key='call_id') }}
+
 with
 
 source as (
@@ -22,7 +24,8 @@ renamed as (
         coalesce(wrap_seconds, 0) as wrap_seconds,
         coalesce(is_abandoned, false) as is_abandoned,
         agent_ref,
-        coalesce(lower(touchpoint), 'support') as touchpoint
+        coalesce(lower(touchpoint), 'support') as touchpoint,
+        _loaded_at
 
     from source
 

@@ -1,3 +1,5 @@
+{{ config(materialized='incremental', unique_key='message_id') }}
+
 -- Conversation messages (social, messaging): one row per message. Reply ids exported as
 -- floats by some tools ("3.0") are normalized back to the id they reference.
 with
@@ -20,7 +22,8 @@ renamed as (
         sent_at,
         message_text,
         coalesce(lower(channel), 'social') as channel,
-        coalesce(lower(touchpoint), 'support') as touchpoint
+        coalesce(lower(touchpoint), 'support') as touchpoint,
+        _loaded_at
 
     from source
 

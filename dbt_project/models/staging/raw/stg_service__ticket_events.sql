@@ -1,3 +1,5 @@
+{{ config(materialized='incremental', unique_key='event_id') }}
+
 -- Ticket event histories (help-desk audits, activities, chat transcripts): one row per event.
 -- `ticket_feed` is the feed whose summary rows these tickets have, so event-derived metrics
 -- meet the summary ticket on the same feed and ticket_ref.
@@ -25,7 +27,8 @@ renamed as (
         lower(status_from) as status_from,
         lower(status_to) as status_to,
         lower(channel) as channel,
-        _row_number as source_row_number
+        _row_number as source_row_number,
+        _loaded_at
 
     from source
 

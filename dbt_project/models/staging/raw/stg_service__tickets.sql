@@ -1,3 +1,5 @@
+{{ config(materialized='incremental', unique_key='ticket_id') }}
+
 with
 
 source as (
@@ -32,7 +34,8 @@ renamed as (
         source_first_reply_business_minutes,
         source_first_resolution_minutes,
         source_full_resolution_minutes,
-        source_full_resolution_business_minutes
+        source_full_resolution_business_minutes,
+        _loaded_at
 
     from source
 

@@ -1,3 +1,5 @@
+{{ config(materialized='incremental', unique_key=['response_id', 'attribute']) }}
+
 with
 
 source as (
@@ -18,7 +20,8 @@ renamed as (
         case
             when scale_max > scale_min
                 then 1.0 * (rating - scale_min) / (scale_max - scale_min)
-        end as rating_normalized
+        end as rating_normalized,
+        _loaded_at
 
     from source
 

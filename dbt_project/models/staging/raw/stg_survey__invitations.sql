@@ -1,3 +1,5 @@
+{{ config(materialized='incremental', unique_key='invitation_id') }}
+
 with
 
 source as (
@@ -19,7 +21,8 @@ renamed as (
         sent_at,
         cast(sent_at as date) as sent_date,
         lower(invitation_channel) as invitation_channel,
-        lower(touchpoint) as touchpoint
+        lower(touchpoint) as touchpoint,
+        _loaded_at
 
     from source
 

@@ -1,3 +1,5 @@
+{{ config(materialized='incremental', unique_key='response_id') }}
+
 with
 
 source as (
@@ -29,7 +31,8 @@ renamed as (
         ces_score,
         nullif(trim(comment), '') as comment,
         lower(language) as language,
-        lower(source_nps_group) as source_nps_group
+        lower(source_nps_group) as source_nps_group,
+        _loaded_at
 
     from source
 

@@ -1,3 +1,5 @@
+{{ config(materialized='incremental', unique_key='session_id') }}
+
 with
 
 source as (
@@ -19,7 +21,8 @@ renamed as (
         page_views,
         lower(device) as device,
         landing_page,
-        coalesce(lower(touchpoint), 'browse') as touchpoint
+        coalesce(lower(touchpoint), 'browse') as touchpoint,
+        _loaded_at
 
     from source
 

@@ -1,0 +1,141 @@
+{#- Incremental models. A model materialized `incremental` reads only the raw rows landed
+    since its last successful build (`cx_incremental_since()`) and replaces the rows of the
+    keys they touch (delete+insert on the model's unique_key).
+
+    The watermark is the load time (`_loaded_at`), not an event time: a late-arriving record
+    (an order from last month in today's file) is new by its load time, so no lookback window
+    is needed and none can be too short.
+
+    Every build of an incremental model is logged in dbt_state.incremental_builds (post-hook
+    `cx_record_incremental_build`). The next build is incremental only while that log says
+    the raw tables are append-only since: if rows loaded before the last build are gone (a
+    re-delivered file replaced its predecessor, an erasure removed a person), the model is
+    rebuilt in full (`should_full_refresh` below), as it is with `--full-refresh`, when the
+    log has no entry for it, or when the relation is still a view. Code changes are the
+    orchestrator's concern: it passes `--full-refresh` when the project changed
+    (orchestration/incremental.py). -#}
+
+{% macro cx_incremental_state_relation() -%}
+    dbt_state.incremental_builds
+{%- endmacro %}
+
+{#- on-run-start: the build log exists before any model reads it; it keeps 30 days and
+    each model's last build. -#}
+{% macro cx_create_incremental_state() -%}
+    create schema if not exists dbt_state;
+    create table if not exists {{ cx_incremental_state_relation() }} (
+        model_name varchar not null,
+        built_from timestamp not null,
+        raw_rows_before bigint not null,
+        finished_at timestamp not null
+    );
+    delete from {{ cx_incremental_state_relation() }}
+    where
+        built_from < {{ cx_run_started_at() }} - interval 30 day
+        and (model_name, built_from) not in (
+            select (model_name, max(built_from))
+            from {{ cx_incremental_state_relation() }}
+            group by model_name
+        )
+{%- endmacro %}
+
+{#- The raw tables the watermark applies to: every raw source that records its load time. -#}
+{% macro cx_loaded_raw_tables() -%}
+    {%- set tables = [] -%}
+    {%- for source in graph.sources.values()
+        if source.source_name == 'raw' and '_loaded_at' in source.columns -%}
+        {%- do tables.append(source.schema ~ '.' ~ source.identifier) -%}
+    {%- endfor -%}
+    {{ return(tables | sort) }}
+{%- endmacro %}
+
+{#- Number of raw rows loaded before `timestamp_sql`: it can only grow while raw tables are
+    append-only. -#}
+{% macro cx_raw_rows_before(timestamp_sql) -%}
+    ({% for table in cx_loaded_raw_tables() -%}
+        (select count(*) from {{ table }} where _loaded_at < {{ timestamp_sql }})
+        {%- if not loop.last %} + {% endif %}
+    {%- endfor %})
+{%- endmacro %}
+
+{% macro cx_run_started_at() -%}
+    cast('{{ run_started_at.strftime("%Y-%m-%d %H:%M:%S.%f") }}' as timestamp)
+{%- endmacro %}
+
+{#- post-hook of every model; logs incremental ones. All rows this build read were loaded
+    before the dbt command started: the next build reads from that instant on. -#}
+{% macro cx_record_incremental_build() -%}
+    {%- if model.config.materialized == 'incremental' -%}
+        insert into {{ cx_incremental_state_relation() }}
+        select
+            '{{ this.identifier }}',
+            {{ cx_run_started_at() }},
+            {{ cx_raw_rows_before(cx_run_started_at()) }},
+            current_timestamp
+    {%- endif -%}
+{%- endmacro %}
+
+{#- The model's last logged build: (built_from, raw_rows_before), or none. -#}
+{% macro cx_last_incremental_build() -%}
+    {%- set found = run_query(
+        "select cast(built_from as varchar), raw_rows_before from "
+        ~ cx_incremental_state_relation()
+        ~ " where model_name = '" ~ this.identifier ~ "' order by built_from desc limit 1"
+    ) -%}
+    {{ return(found.rows[0] if found.rows | length > 0 else none) }}
+{%- endmacro %}
+
+{#- SQL for the instant this model's rows are new from (only inside is_incremental()). -#}
+{% macro cx_incremental_since() -%}
+    {%- set last = cx_last_incremental_build() -%}
+    {%- if last is none -%}
+        {{ exceptions.raise_compiler_error(
+            "cx_incremental_since() outside an incremental build of " ~ this) }}
+    {%- endif -%}
+    cast('{{ last[0] }}' as timestamp)
+{%- endmacro %}
+
+{#- True when the model must be rebuilt in full although dbt would build it incrementally. -#}
+{% macro cx_incremental_state_is_stale() -%}
+    {%- set last = cx_last_incremental_build() -%}
+    {%- if last is none -%}
+        {{ return(true) }}
+    {%- endif -%}
+    {%- set counted = run_query(
+        "select " ~ cx_raw_rows_before("cast('" ~ last[0] ~ "' as timestamp)")
+    ) -%}
+    {%- set stale = counted.rows[0][0] != last[1] -%}
+    {%- if stale -%}
+        {{ log(this ~ ": raw rows loaded before its last build changed ("
+            ~ last[1] ~ " → " ~ counted.rows[0][0] ~ "); rebuilding in full", info=true) }}
+    {%- endif -%}
+    {{ return(stale) }}
+{%- endmacro %}
+
+{#- dbt's own macro (is_incremental() and the incremental materialization both ask it),
+    extended: an incremental model whose build log is missing or stale is rebuilt in full,
+    unless its config says full_refresh=false. -#}
+{% macro should_full_refresh() -%}
+    {%- set configured = config.get('full_refresh') -%}
+    {%- if configured is not none -%}
+        {#- a model that says (full_refresh=false: the follow-up cases) keeps its history -#}
+        {{ return(configured) }}
+    {%- endif -%}
+    {%- if flags.FULL_REFRESH -%}
+        {{ return(true) }}
+    {%- endif -%}
+    {%- if execute and model.config.materialized == 'incremental' -%}
+        {{ return(cx_incremental_state_is_stale()) }}
+    {%- endif -%}
+    {{ return(false) }}
+{%- endmacro %}
+
+{#- Keys of `this` whose customer_id is no longer the one identity resolution gives their
+    record (components merged or split since the last build). -#}
+{% macro cx_customer_changed_keys(key_column) -%}
+    select current_rows.{{ key_column }}
+    from {{ this }} as current_rows
+    left join {{ ref('int_records_resolved') }} as records
+        on current_rows.{{ key_column }} = records.record_id
+    where current_rows.customer_id is distinct from records.customer_id
+{%- endmacro %}
