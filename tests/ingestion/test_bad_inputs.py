@@ -496,12 +496,14 @@ def test_duplicate_keys_across_files_are_kept_in_raw_with_lineage(world: World) 
 
 
 def latest_versions(world: World) -> dict[str, tuple[str, int]]:
-    """What staging keeps, by running dbt's own `cx_latest_version` macro on raw."""
+    """What staging keeps, by running dbt's own `cx_latest_version` macro on raw (as a full
+    build reads it: every row, not only those landed since the last build)."""
     macros = (REPO_ROOT / "dbt_project" / "macros" / "staging.sql").read_text(encoding="utf-8")
     sql = jinja2.Environment().from_string(
         macros + "{{ cx_latest_version('raw.survey_responses', ['response_ref']) }}"
     )
-    rows = world.rows(f"select response_ref, _source_file, _row_number from ({sql.render()})")
+    full_build = sql.render(is_incremental=lambda: False)
+    rows = world.rows(f"select response_ref, _source_file, _row_number from ({full_build})")
     return {ref: (source.split("/", 1)[1], row) for ref, source, row in rows}
 
 
