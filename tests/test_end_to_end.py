@@ -468,7 +468,8 @@ def _outside_repeated_hours(columns: tuple[str, ...], years: range) -> str:
 def test_ticket_minutes_reconcile_with_the_help_desk_export(world: World) -> None:
     year = datetime.fromisoformat(world.truths.as_of).year
     unambiguous = _outside_repeated_hours(
-        ("created_at", "first_response_at", "solved_at"), range(year - 1, year + 1)
+        ("created_at", "first_response_at", "first_solved_at", "solved_at"),
+        range(year - 1, year + 1),
     )
     differing = world.query(
         "select count(*),"
@@ -479,7 +480,7 @@ def test_ticket_minutes_reconcile_with_the_help_desk_export(world: World) -> Non
         f" count(*) filter (where ({unambiguous}) and (first_response_minutes"
         "   is distinct from source_first_reply_minutes"
         "   or resolution_minutes is distinct from source_full_resolution_minutes)),"
-        " count(*) filter (where first_resolution_minutes is not null"
+        f" count(*) filter (where ({unambiguous}) and first_resolution_minutes is not null"
         "   and first_resolution_minutes <> source_first_resolution_minutes)"
         " from core.fct_tickets where ticket_source = 'helpdesk'"
     )[0]
