@@ -9,15 +9,7 @@ identifiers as (select * from {{ ref('int_identifiers_collected') }}),
 
 rules as (select * from {{ ref('int_identity_rules_enabled') }}),
 
-record_anchors as (
-
-    select
-        record_id,
-        min(node_id) as anchor_node_id
-    from identifiers
-    group by record_id
-
-),
+record_anchors as (select * from {{ ref('int_identity_record_anchors') }}),
 
 edges as (
 

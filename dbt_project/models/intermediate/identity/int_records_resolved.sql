@@ -1,7 +1,8 @@
--- Every source record → its customer_id (records without any identifier get none).
+-- Every source record → its customer_id (records without any identifier get none): the
+-- customer of its anchor's component (all identifiers of a record are in one component).
 with
 
-identifiers as (select * from {{ ref('int_identifiers_collected') }}),
+record_anchors as (select * from {{ ref('int_identity_record_anchors') }}),
 
 components as (select * from {{ ref('int_identity_components_resolved') }}),
 
@@ -10,15 +11,14 @@ customers as (select * from {{ ref('int_identity_components_merged') }}),
 final as (
 
     select
-        identifiers.record_id,
-        min(identifiers.record_type) as record_type,
-        min(customers.customer_id) as customer_id
-    from identifiers
+        record_anchors.record_id,
+        record_anchors.record_type,
+        customers.customer_id
+    from record_anchors
     inner join components
-        on identifiers.node_id = components.node_id
+        on record_anchors.anchor_node_id = components.node_id
     inner join customers
         on components.component_id = customers.component_id
-    group by identifiers.record_id
 
 )
 

@@ -1,0 +1,22 @@
+-- Every record that carries an identifier, once, with the identifier it is anchored on (the
+-- smallest node id it carries). The records of the identity graph: the exact components
+-- link each record's identifiers through its anchor, and a record's customer is the
+-- customer of its anchor's component. Grouping millions of identifier rows by record is the
+-- costliest step of identity resolution, so it is done here once for both.
+with
+
+identifiers as (select * from {{ ref('int_identifiers_collected') }}),
+
+final as (
+
+    select
+        record_id,
+        -- a record id names one record type
+        min(record_type) as record_type,
+        min(node_id) as anchor_node_id
+    from identifiers
+    group by record_id
+
+)
+
+select * from final
