@@ -26,6 +26,8 @@ FINGERPRINTED_FILES: tuple[str, ...] = (
     "dbt_project/dbt_project.yml",
     "ingestion/text/sentiment_lexicon.yml",
     "ingestion/text/taxonomy.yml",
+    "ingestion/text/annotate.py",
+    "ingestion/text/config.py",
 )
 FINGERPRINT_TABLE = "dbt_state.code_fingerprint"
 

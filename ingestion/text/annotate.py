@@ -3,23 +3,34 @@
 Python only turns the YAML taxonomy and lexicon into SQL; DuckDB's RE2 regexp and list
 functions do the work, so 200k comments take seconds and nothing leaves the database.
 
-Steps (all in one transaction, both tables rebuilt from scratch on every call):
+Steps (all in one transaction):
 1. `feedback_text`: the latest version of every survey comment and ticket subject (same
-   rule as dbt's `cx_latest_version`), normalized (lower case, accents stripped, "n't" ->
-   " not"), with its language: a script only one language uses (Han -> zh), else the
-   declared language, else cue words (Portuguese), else the fallback (en).
+   rule as dbt's `cx_latest_version`) touched since the last annotation, normalized (lower
+   case, accents stripped, "n't" -> " not"), with its language: a script only one
+   language uses (Han -> zh), else the declared language, else cue words (Portuguese),
+   else the fallback (en).
 2. `raw.feedback_sentiment`: the normalized text split into clauses at contrast words
    ("but", "mas", "但是"); every lexicon hit extracted with the negator and intensifier
    that precede it; each hit scored (weight × intensifier, or the negated weight; earlier
    clauses count less than the last); the sum squashed into [-1, 1].
 3. `raw.feedback_topics`: per topic, the language's keyword/pattern alternation; one row
    per verbatim × topic that matched, with the distinct matched terms.
+
+Incremental: only verbatims with a raw row loaded since the last annotation are annotated
+again (their rows are replaced). Both tables are rebuilt from scratch instead when the
+lexicon, the taxonomy or this code changed, when there is no earlier annotation, or when
+raw rows loaded before it are gone or were added (a re-delivered file replaced its
+predecessor, an erasure, a hand edit): the append-only contract the watermark relies on,
+checked by counting (`STATE_TABLE`).
 """
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
 
 import duckdb
 
@@ -36,6 +47,8 @@ from ingestion.text.config import (
 from ingestion.warehouse import quote_literal, table_exists
 
 SENTIMENT_TABLE = "raw.feedback_sentiment"
+# one row: the last annotation's watermark, the raw row count before it, the code digest
+STATE_TABLE = "ingest_state.feedback_annotations"
 TOPICS_TABLE = "raw.feedback_topics"
 SENTIMENT_METHOD = "lexicon"
 TOPIC_METHOD = "keyword"
@@ -70,6 +83,7 @@ TOPIC_COLUMNS: tuple[tuple[str, str], ...] = (
 )
 
 _TEXT = "__cx_feedback_text"
+_TOUCHED = "__cx_feedback_touched"
 _TERMS = "__cx_sentiment_terms"
 _INTENSIFIERS = "__cx_intensifiers"
 _EMPTY_LIST = "[]::varchar[]"
@@ -105,26 +119,118 @@ def annotate_feedback(
     taxonomy: Taxonomy | None = None,
     lexicon: SentimentLexicon | None = None,
 ) -> AnnotationReport:
-    """Rebuild `raw.feedback_sentiment` and `raw.feedback_topics` from the raw verbatims."""
+    """Bring `raw.feedback_sentiment` and `raw.feedback_topics` up to date with the raw
+    verbatims: the verbatims touched since the last call, or all of them (module docstring)."""
     taxonomy = taxonomy or load_taxonomy()
     lexicon = lexicon or load_lexicon()
     _check_patterns(con, taxonomy)
+    started = datetime.now(UTC).replace(tzinfo=None)
+    digest = _code_digest(taxonomy, lexicon)
     con.execute("begin transaction")
     try:
         con.execute("create schema if not exists raw")
-        con.execute(_feedback_text_sql(con, lexicon))
+        since = _incremental_since(con, digest)
+        if since is not None:
+            con.execute(_touched_sql(con, since))
+        con.execute(_feedback_text_sql(con, lexicon, touched_only=since is not None))
         _create_lookup_tables(con, lexicon)
-        _create_table(con, SENTIMENT_TABLE, SENTIMENT_COLUMNS)
+        if since is None:
+            _create_table(con, SENTIMENT_TABLE, SENTIMENT_COLUMNS)
+            _create_table(con, TOPICS_TABLE, TOPIC_COLUMNS)
+        else:
+            for table in (SENTIMENT_TABLE, TOPICS_TABLE):
+                con.execute(
+                    f"delete from {table} where exists (select 1 from {_TOUCHED} as touched "
+                    f"where touched.feed = {table}.feed "
+                    f"and touched.source_entity = {table}.source_entity "
+                    f"and touched.source_ref = {table}.source_ref)"
+                )
         con.execute(f"insert into {SENTIMENT_TABLE} {_sentiment_sql(lexicon)}")
-        _create_table(con, TOPICS_TABLE, TOPIC_COLUMNS)
         con.execute(f"insert into {TOPICS_TABLE} {_topics_sql(taxonomy)}")
-        for table in (_TEXT, _TERMS, _INTENSIFIERS):
-            con.execute(f"drop table {table}")
+        _record_state(con, started, digest)
+        for table in (_TEXT, _TOUCHED, _TERMS, _INTENSIFIERS):
+            con.execute(f"drop table if exists {table}")
         con.execute("commit")
     except BaseException:
         con.execute("rollback")
         raise
     return _report(con, taxonomy, lexicon)
+
+
+# --------------------------------------------------------------------------- increments
+
+
+def _code_digest(taxonomy: Taxonomy, lexicon: SentimentLexicon) -> str:
+    """What the annotations are computed with: the taxonomy, the lexicon and this code."""
+    digest = hashlib.sha256()
+    digest.update(repr((taxonomy, lexicon, SENTIMENT_COLUMNS, TOPIC_COLUMNS)).encode())
+    for module in ("annotate.py", "config.py"):
+        digest.update((Path(__file__).with_name(module)).read_bytes())
+    return digest.hexdigest()
+
+
+def _sources(con: duckdb.DuckDBPyConnection) -> list[tuple[str, str, str, str | None]]:
+    return [source for source in FEEDBACK_SOURCES if table_exists(con, "raw", source[0])]
+
+
+def _raw_rows_before(con: duckdb.DuckDBPyConnection, instant: datetime) -> int:
+    counts = [
+        f"(select count(*) from raw.{entity} where _loaded_at < $instant)"
+        for entity, *_ in _sources(con)
+    ]
+    if not counts:
+        return 0
+    return int(con.execute(f"select {' + '.join(counts)}", {"instant": instant}).fetchone()[0])
+
+
+def _incremental_since(con: duckdb.DuckDBPyConnection, digest: str) -> datetime | None:
+    """The last annotation's watermark, or None when everything must be annotated again."""
+    if not (
+        table_exists(con, "ingest_state", "feedback_annotations")
+        and table_exists(con, "raw", "feedback_sentiment")
+        and table_exists(con, "raw", "feedback_topics")
+    ):
+        return None
+    last = con.execute(
+        f"select annotated_through, raw_rows_before, code_digest from {STATE_TABLE}"
+    ).fetchone()
+    if last is None or last[2] != digest:
+        return None
+    annotated_through, raw_rows_before, _ = last
+    if _raw_rows_before(con, annotated_through) != raw_rows_before:
+        return None
+    return annotated_through
+
+
+def _touched_sql(con: duckdb.DuckDBPyConnection, since: datetime) -> str:
+    """Temp table of the verbatims (feed, source_entity, source_ref) with a raw row loaded
+    since `since`: their annotations are replaced (or removed, if their text is gone)."""
+    selects = [
+        f"select distinct _feed as feed, '{entity}' as source_entity, {key} as source_ref "
+        f"from raw.{entity} where {key} is not null "
+        f"and _loaded_at >= {_timestamp_literal(since)}"
+        for entity, key, _, _ in _sources(con)
+    ] or [
+        "select null::varchar as feed, null::varchar as source_entity, "
+        "null::varchar as source_ref where false"
+    ]
+    return f"create or replace temp table {_TOUCHED} as " + " union all ".join(selects)
+
+
+def _timestamp_literal(instant: datetime) -> str:
+    return f"timestamp '{instant.isoformat(sep=' ')}'"
+
+
+def _record_state(con: duckdb.DuckDBPyConnection, started: datetime, digest: str) -> None:
+    """Every raw row loaded before `started` is annotated now (one writer: nothing loads
+    while this runs)."""
+    con.execute("create schema if not exists ingest_state")
+    con.execute(
+        f"create or replace table {STATE_TABLE} as select "
+        "$started::timestamp as annotated_through, $rows::bigint as raw_rows_before, "
+        "$digest as code_digest, now()::timestamp as annotated_at",
+        {"started": started, "rows": _raw_rows_before(con, started), "digest": digest},
+    )
 
 
 # --------------------------------------------------------------------------- feedback text
@@ -146,9 +252,11 @@ def collapsed_whitespace_sql(column: str) -> str:
     )
 
 
-def _feedback_text_sql(con: duckdb.DuckDBPyConnection, lexicon: SentimentLexicon) -> str:
+def _feedback_text_sql(
+    con: duckdb.DuckDBPyConnection, lexicon: SentimentLexicon, touched_only: bool
+) -> str:
     selects = [
-        _latest_verbatims_sql(entity, key, text_column, language_column)
+        _latest_verbatims_sql(entity, key, text_column, language_column, touched_only)
         for entity, key, text_column, language_column in FEEDBACK_SOURCES
         if table_exists(con, "raw", entity)
     ]
@@ -246,16 +354,27 @@ def _best_cue_sql(lexicon: SentimentLexicon) -> str:
     return f"list_sort([{', '.join(scores)}], 'DESC')[1]"
 
 
-def _latest_verbatims_sql(entity: str, key: str, text_column: str, language: str | None) -> str:
+def _latest_verbatims_sql(
+    entity: str, key: str, text_column: str, language: str | None, touched_only: bool
+) -> str:
+    """The latest version of each verbatim of `raw.<entity>` (only those in `_TOUCHED`)."""
     declared = language or "null::varchar"
+    touched = (
+        f"""and exists (
+            select 1 from {_TOUCHED} as touched
+            where touched.source_entity = '{entity}' and touched.feed = verbatim._feed
+                and touched.source_ref = verbatim.{key})"""
+        if touched_only
+        else ""
+    )
     return f"""(select
             _feed as feed,
             '{entity}' as source_entity,
             {key} as source_ref,
             {text_column} as feedback_text,
             {declared} as declared_language
-        from raw.{entity}
-        where {key} is not null
+        from raw.{entity} as verbatim
+        where {key} is not null {touched}
         qualify row_number() over (
             partition by _feed, {key}
             order by _loaded_at desc, _file_sha256 desc, _row_number desc

@@ -5,8 +5,8 @@ from __future__ import annotations
 import csv
 import time
 from collections.abc import Iterable
-from dataclasses import dataclass
-from datetime import date
+from dataclasses import dataclass, replace
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import duckdb
@@ -234,6 +234,89 @@ def test_only_the_latest_version_of_a_response_is_annotated() -> None:
     annotate_feedback(con)
     results = _results(con)
     assert list(results) == ["r1"] and results["r1"].label == "positive"
+
+
+def _just_loaded() -> str:
+    """A load time after any annotation so far (rows landed by a later refresh)."""
+    return str(datetime.now(UTC).replace(tzinfo=None) + timedelta(seconds=1))
+
+
+def _annotations(con: duckdb.DuckDBPyConnection) -> list[tuple[object, ...]]:
+    return con.execute(
+        "select 's', source_ref, language, sentiment_score::varchar, sentiment_label, "
+        "sentiment_terms::varchar from raw.feedback_sentiment union all "
+        "select 't', source_ref, topic, confidence::varchar, taxonomy_version, "
+        "matched_terms::varchar from raw.feedback_topics order by all"
+    ).fetchall()
+
+
+def test_a_refresh_annotates_only_the_verbatims_landed_since_and_equals_a_rebuild() -> None:
+    con = _warehouse()
+    _add_comments(
+        con,
+        [
+            ("r1", "Late delivery, rude staff", "en"),
+            ("r2", "Love it, fast shipping", "en"),
+            ("r3", "The app keeps crashing", "en"),
+        ],
+    )
+    annotate_feedback(con)
+    (r3_label,) = con.execute(
+        "select sentiment_label from raw.feedback_sentiment where source_ref = 'r3'"
+    ).fetchone()
+    # an annotation no refresh should touch again: changed by hand to see whether it is
+    con.execute(
+        "update raw.feedback_sentiment set sentiment_label = 'kept' where source_ref = 'r3'"
+    )
+    later = _just_loaded()
+    _add_comments(
+        con,
+        [
+            ("r1", "Great support, thank you", "en"),  # a new version of r1
+            ("r2", None, "en"),  # r2's comment was removed
+            ("r4", "Terrible, the refund never came", "en"),
+        ],
+        loaded_at=later,
+        sha="sha-b",
+    )
+    report = annotate_feedback(con)
+    labels = dict(
+        con.execute("select source_ref, sentiment_label from raw.feedback_sentiment").fetchall()
+    )
+    assert labels == {"r1": "positive", "r3": "kept", "r4": "negative"}
+    assert report.feedback_rows == 3
+    assert con.execute(
+        "select count(*) from raw.feedback_topics where source_ref = 'r2'"
+    ).fetchone() == (0,)
+    # the same tables as annotating everything again (r3 given back its computed label)
+    con.execute(
+        "update raw.feedback_sentiment set sentiment_label = ? where source_ref = 'r3'",
+        [r3_label],
+    )
+    incremental = _annotations(con)
+    con.execute("drop table ingest_state.feedback_annotations")
+    annotate_feedback(con)
+    assert _annotations(con) == incremental
+
+
+def test_a_changed_taxonomy_or_rows_loaded_out_of_order_annotate_everything_again() -> None:
+    con = _warehouse()
+    _add_comments(con, [("r1", "Late delivery", "en"), ("r2", "Love it", "en")])
+    annotate_feedback(con)
+    con.execute("update raw.feedback_sentiment set sentiment_label = 'stale'")
+    # a row landed with a load time before the last annotation breaks the append-only
+    # contract the watermark relies on: everything is annotated again
+    _add_comments(con, [("r3", "Rude staff", "en")], loaded_at="2025-01-02", sha="sha-c")
+    annotate_feedback(con)
+    assert con.execute(
+        "select count(*) from raw.feedback_sentiment where sentiment_label = 'stale'"
+    ).fetchone() == (0,)
+    con.execute("update raw.feedback_sentiment set sentiment_label = 'stale'")
+    taxonomy = load_taxonomy()
+    annotate_feedback(con, taxonomy=replace(taxonomy, version=taxonomy.version + "-edited"))
+    assert con.execute(
+        "select count(*) from raw.feedback_sentiment where sentiment_label = 'stale'"
+    ).fetchone() == (0,)
 
 
 def test_rebuilds_from_scratch_with_the_declared_schema() -> None:
