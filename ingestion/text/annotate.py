@@ -228,8 +228,13 @@ def _record_state(con: duckdb.DuckDBPyConnection, started: datetime, digest: str
     con.execute(
         f"create or replace table {STATE_TABLE} as select "
         "$started::timestamp as annotated_through, $rows::bigint as raw_rows_before, "
-        "$digest as code_digest, now()::timestamp as annotated_at",
-        {"started": started, "rows": _raw_rows_before(con, started), "digest": digest},
+        "$digest as code_digest, $finished::timestamp as annotated_at",
+        {
+            "started": started,
+            "rows": _raw_rows_before(con, started),
+            "digest": digest,
+            "finished": datetime.now(UTC).replace(tzinfo=None),
+        },
     )
 
 
