@@ -131,7 +131,7 @@ def annotate_feedback(
         con.execute("create schema if not exists raw")
         since = _incremental_since(con, digest)
         if since is not None:
-            con.execute(_touched_sql(con, since))
+            con.execute(_touched_sql(con), {"since": since})
         con.execute(_feedback_text_sql(con, lexicon, touched_only=since is not None))
         _create_lookup_tables(con, lexicon)
         if since is None:
@@ -186,7 +186,8 @@ def _raw_rows_before(con: duckdb.DuckDBPyConnection, instant: datetime) -> int:
 def _incremental_since(con: duckdb.DuckDBPyConnection, digest: str) -> datetime | None:
     """The last annotation's watermark, or None when everything must be annotated again."""
     if not (
-        table_exists(con, "ingest_state", "feedback_annotations")
+        _sources(con)
+        and table_exists(con, "ingest_state", "feedback_annotations")
         and table_exists(con, "raw", "feedback_sentiment")
         and table_exists(con, "raw", "feedback_topics")
     ):
@@ -202,23 +203,15 @@ def _incremental_since(con: duckdb.DuckDBPyConnection, digest: str) -> datetime 
     return annotated_through
 
 
-def _touched_sql(con: duckdb.DuckDBPyConnection, since: datetime) -> str:
+def _touched_sql(con: duckdb.DuckDBPyConnection) -> str:
     """Temp table of the verbatims (feed, source_entity, source_ref) with a raw row loaded
-    since `since`: their annotations are replaced (or removed, if their text is gone)."""
+    since `$since`: their annotations are replaced (or removed, if their text is gone)."""
     selects = [
         f"select distinct _feed as feed, '{entity}' as source_entity, {key} as source_ref "
-        f"from raw.{entity} where {key} is not null "
-        f"and _loaded_at >= {_timestamp_literal(since)}"
+        f"from raw.{entity} where {key} is not null and _loaded_at >= $since"
         for entity, key, _, _ in _sources(con)
-    ] or [
-        "select null::varchar as feed, null::varchar as source_entity, "
-        "null::varchar as source_ref where false"
     ]
     return f"create or replace temp table {_TOUCHED} as " + " union all ".join(selects)
-
-
-def _timestamp_literal(instant: datetime) -> str:
-    return f"timestamp '{instant.isoformat(sep=' ')}'"
 
 
 def _record_state(con: duckdb.DuckDBPyConnection, started: datetime, digest: str) -> None:
@@ -262,8 +255,7 @@ def _feedback_text_sql(
 ) -> str:
     selects = [
         _latest_verbatims_sql(entity, key, text_column, language_column, touched_only)
-        for entity, key, text_column, language_column in FEEDBACK_SOURCES
-        if table_exists(con, "raw", entity)
+        for entity, key, text_column, language_column in _sources(con)
     ]
     if not selects:
         selects = [
