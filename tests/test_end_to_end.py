@@ -879,6 +879,10 @@ INCREMENTAL_TABLES = (
     "staging.stg_survey__invitations",
     "staging.stg_survey__responses",
     "staging.stg_survey__driver_ratings",
+    "intermediate.int_identifiers_collected",
+    "intermediate.int_identity_record_anchors",
+    "intermediate.int_identity_components_resolved",
+    "core.fct_identity_links",
     "core.fct_orders",
     "core.fct_survey_invitations",
     "core.fct_survey_responses",
@@ -892,6 +896,22 @@ def _differing_rows(con: duckdb.DuckDBPyConnection, table: str) -> int:
         f"select count(*) from ((from inc.{table} except all from rebuilt.{table})"
         f" union all (from rebuilt.{table} except all from inc.{table}))"
     ).fetchone()[0]
+
+
+def _attach_a_full_rebuild(warehouse: Path, tmp_path: Path) -> duckdb.DuckDBPyConnection:
+    """A connection with the refreshed `warehouse` attached as inc, and a copy of it whose
+    incremental models were rebuilt in full as rebuilt."""
+    full_home = tmp_path / "full"
+    full_home.mkdir()
+    shutil.copyfile(warehouse, paths.warehouse_path(full_home))
+    rebuilt = _dbt(
+        full_home, tmp_path, "run", "--full-refresh", "--select", "config.materialized:incremental"
+    )
+    assert "incremental model core.fct_orders" in rebuilt.stdout
+    con = duckdb.connect()
+    con.execute(f"attach '{warehouse}' as inc (read_only)")
+    con.execute(f"attach '{paths.warehouse_path(full_home)}' as rebuilt (read_only)")
+    return con
 
 
 def test_an_incremental_refresh_equals_a_full_rebuild(
@@ -944,16 +964,7 @@ def test_an_incremental_refresh_equals_a_full_rebuild(
         table: "_loaded_at >=" in compiled[table.split(".")[1]] for table in INCREMENTAL_TABLES
     } == dict.fromkeys(INCREMENTAL_TABLES, True)
 
-    full_home = tmp_path / "full"
-    full_home.mkdir()
-    shutil.copyfile(warehouse, paths.warehouse_path(full_home))
-    rebuilt = _dbt(
-        full_home, tmp_path, "run", "--full-refresh", "--select", "config.materialized:incremental"
-    )
-    assert "incremental model core.fct_orders" in rebuilt.stdout
-    con = duckdb.connect()
-    con.execute(f"attach '{warehouse}' as inc (read_only)")
-    con.execute(f"attach '{paths.warehouse_path(full_home)}' as rebuilt (read_only)")
+    con = _attach_a_full_rebuild(warehouse, tmp_path)
     try:
         differing = {table: _differing_rows(con, table) for table in INCREMENTAL_TABLES}
         moved = con.execute(
@@ -1006,3 +1017,106 @@ def test_failing_check_keeps_the_last_good_serving_file(
     again = refresh()
     assert not again.success
     assert hashlib.sha256(world.serving.read_bytes()).hexdigest() == published
+
+
+# a CRM account and another record, linked by an email no other record links through: the
+# email is on no other CRM account, and every other record carrying it carries nothing else
+_LINKED_BY_EMAIL_ALONE = """
+    with
+
+    identifiers as (select * from intermediate.int_identifiers_collected),
+
+    carried as (select record_id, count(*) as carried from identifiers group by record_id),
+
+    emails as (
+        select
+            identifiers.node_id,
+            count(*) filter (where identifiers.record_type = 'crm_customer') as accounts,
+            count(*) filter (where identifiers.record_type <> 'crm_customer') as others,
+            count(*) filter (where identifiers.record_type <> 'crm_customer' and carried > 1)
+                as others_linking_more
+        from identifiers
+        inner join carried using (record_id)
+        where identifiers.identifier_type = 'email'
+        group by identifiers.node_id
+    )
+
+    select account.record_id, min(other.record_id), accounts.feed, accounts.customer_ref
+    from emails
+    inner join identifiers as account
+        on emails.node_id = account.node_id and account.record_type = 'crm_customer'
+    inner join identifiers as other
+        on emails.node_id = other.node_id and other.record_type <> 'crm_customer'
+    inner join staging.stg_crm__customers as accounts
+        on account.record_id = accounts.crm_record_id
+    where emails.accounts = 1 and emails.others > 0 and emails.others_linking_more = 0
+    group by all
+    order by 1
+    limit 1
+"""
+
+
+@pytest.mark.parametrize("change", ["corrected email", "placeholder email"])
+def test_rows_that_split_a_customer_rebuild_identity_in_full(
+    world: World, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, change: str
+) -> None:
+    """Landed rows can take an edge away from the identity graph: a CRM account re-delivered
+    with another email, or five new accounts sharing its email (a placeholder now). The record
+    the email linked splits off; identity resolution starts over instead of merging."""
+    home = _copy_of(world, tmp_path)
+    warehouse = paths.warehouse_path(home)
+    con = duckdb.connect(str(warehouse))
+    crm_record, other_record, feed, customer_ref = con.execute(_LINKED_BY_EMAIL_ALONE).fetchone()
+    assert con.execute(
+        "select count(distinct customer_id) from intermediate.int_records_resolved"
+        " where record_id in (?, ?)",
+        [crm_record, other_record],
+    ).fetchone() == (1,)
+    replanted = (
+        "insert into raw.crm_customers select * replace ({}, now() as _loaded_at)"
+        " from raw.crm_customers where _feed = ? and customer_ref = ?"
+    )
+    if change == "corrected email":
+        con.execute(
+            replanted.format("'moved-away@example.com' as email, 'planted' as _file_sha256"),
+            [feed, customer_ref],
+        )
+    else:
+        for number in range(5):
+            con.execute(
+                replanted.format(
+                    f"'planted-{number}' as customer_ref, null as person_ref, null as phone,"
+                    f" 'planted-{number}' as _file_sha256"
+                ),
+                [feed, customer_ref],
+            )
+    con.close()
+    monkeypatch.setenv("CXMART_HOME", str(home))
+
+    assert refresh().success
+
+    con = _attach_a_full_rebuild(warehouse, tmp_path)
+    try:
+        (reason,) = con.execute(
+            "select reason from inc.dbt_state.incremental_decisions"
+            " where model_name = 'int_identifiers_collected'"
+            " order by run_started_at desc limit 1"
+        ).fetchone()
+        still_linked = con.execute(
+            "select count(*) from inc.intermediate.int_records_resolved as other"
+            " inner join inc.intermediate.int_records_resolved as account using (customer_id)"
+            " where other.record_id = ? and account.record_id = ?",
+            [other_record, crm_record],
+        ).fetchone()[0]
+        differing = {table: _differing_rows(con, table) for table in INCREMENTAL_TABLES}
+    finally:
+        con.close()
+    expected = {
+        "corrected email": "identifiers left the records carrying them",
+        "placeholder email": "identifiers became or stopped being placeholders",
+    }[change]
+    assert expected in reason
+    # a corrected email leaves the other record a customer of its own; a placeholder email
+    # leaves it with no identifier, so with no customer
+    assert still_linked == 0
+    assert differing == {table: 0 for table in INCREMENTAL_TABLES}

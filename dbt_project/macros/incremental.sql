@@ -19,6 +19,14 @@
     dbt_state.incremental_builds
 {%- endmacro %}
 
+{#- Each incremental model's decision of this run (full or incremental, and why), taken once:
+    dbt asks should_full_refresh() several times per model (compiling, materializing, the
+    post-hook), and a check that reads the model's own table would answer differently once
+    the model is built. -#}
+{% macro cx_incremental_decisions_relation() -%}
+    dbt_state.incremental_decisions
+{%- endmacro %}
+
 {#- on-run-start: the build log exists before any model reads it; it keeps 30 days and
     each model's last build. -#}
 {% macro cx_create_incremental_state() -%}
@@ -29,6 +37,16 @@
         raw_rows_before bigint not null,
         finished_at timestamp not null
     );
+    -- logs written before this column existed were incremental unless told otherwise
+    alter table {{ cx_incremental_state_relation() }} add column if not exists rebuilt_in_full boolean;
+    create table if not exists {{ cx_incremental_decisions_relation() }} (
+        model_name varchar not null,
+        run_started_at timestamp not null,
+        rebuilt_in_full boolean not null,
+        reason varchar
+    );
+    delete from {{ cx_incremental_decisions_relation() }}
+    where run_started_at < {{ cx_run_started_at() }} - interval 30 day;
     delete from {{ cx_incremental_state_relation() }}
     where
         built_from < {{ cx_run_started_at() }} - interval 30 day
@@ -67,11 +85,13 @@
 {% macro cx_record_incremental_build() -%}
     {%- if model.config.materialized == 'incremental' -%}
         insert into {{ cx_incremental_state_relation() }}
+            (model_name, built_from, raw_rows_before, finished_at, rebuilt_in_full)
         select
             '{{ this.identifier }}',
             {{ cx_run_started_at() }},
             {{ cx_raw_rows_before(cx_run_started_at()) }},
-            current_timestamp
+            current_timestamp,
+            {{ should_full_refresh() }}
     {%- endif -%}
 {%- endmacro %}
 
@@ -95,25 +115,80 @@
     cast('{{ last[0] }}' as timestamp)
 {%- endmacro %}
 
-{#- True when the model must be rebuilt in full although dbt would build it incrementally. -#}
-{% macro cx_incremental_state_is_stale() -%}
+{#- Why the model must be rebuilt in full although dbt would build it incrementally, or none:
+    - it has no build log (never built, or built before the log existed);
+    - raw rows loaded before its last build changed (raw tables were not append-only);
+    - an incremental model it reads was rebuilt in full since (rows may be gone there, and
+      reading the rows landed since would never remove them here);
+    - a model-specific check, named by the config `cx_full_rebuild_check`, gives a reason
+      (the identity graph lost an edge: macros/identity_incremental.sql). -#}
+{% macro cx_full_rebuild_reason() -%}
+    {%- set existing = adapter.get_relation(database=this.database, schema=this.schema, identifier=this.identifier) -%}
+    {%- if existing is none -%}
+        {{ return('no table yet') }}
+    {%- endif -%}
     {%- set last = cx_last_incremental_build() -%}
     {%- if last is none -%}
-        {{ return(true) }}
+        {{ return('no build log') }}
     {%- endif -%}
     {%- set counted = run_query(
         "select " ~ cx_raw_rows_before("cast('" ~ last[0] ~ "' as timestamp)")
     ) -%}
-    {%- set stale = counted.rows[0][0] != last[1] -%}
-    {%- if stale -%}
-        {{ log(this ~ ": raw rows loaded before its last build changed ("
-            ~ last[1] ~ " → " ~ counted.rows[0][0] ~ "); rebuilding in full", info=true) }}
+    {%- if counted.rows[0][0] != last[1] -%}
+        {{ return("raw rows loaded before its last build changed ("
+            ~ last[1] ~ " → " ~ counted.rows[0][0] ~ ")") }}
     {%- endif -%}
-    {{ return(stale) }}
+    {%- set parents = [] -%}
+    {%- for unique_id in model.depends_on.nodes
+        if unique_id in graph.nodes and graph.nodes[unique_id].config.materialized == 'incremental' -%}
+        {%- do parents.append(graph.nodes[unique_id].alias) -%}
+    {%- endfor -%}
+    {%- if parents -%}
+        {%- set rebuilt = run_query(
+            "select string_agg(distinct model_name, ', ' order by model_name) from "
+            ~ cx_incremental_state_relation()
+            ~ " where rebuilt_in_full and built_from > cast('" ~ last[0] ~ "' as timestamp)"
+            ~ " and model_name in ('" ~ parents | join("', '") ~ "')"
+        ) -%}
+        {%- if rebuilt.rows[0][0] is not none -%}
+            {{ return(rebuilt.rows[0][0] ~ " rebuilt in full since its last build") }}
+        {%- endif -%}
+    {%- endif -%}
+    {%- set check = config.get('cx_full_rebuild_check') -%}
+    {%- if check == 'identity_graph_shrank' -%}
+        {{ return(cx_identity_graph_shrank(cx_incremental_since())) }}
+    {%- elif check is not none -%}
+        {{ exceptions.raise_compiler_error(this ~ ": unknown cx_full_rebuild_check '" ~ check ~ "'") }}
+    {%- endif -%}
+    {{ return(none) }}
+{%- endmacro %}
+
+{#- This run's decision for the model: taken (and logged) once, then read back. -#}
+{% macro cx_incremental_decision() -%}
+    {%- set key = " where model_name = '" ~ this.identifier ~ "' and run_started_at = "
+        ~ cx_run_started_at() -%}
+    {%- set taken = run_query(
+        "select rebuilt_in_full from " ~ cx_incremental_decisions_relation() ~ key) -%}
+    {%- if taken.rows | length > 0 -%}
+        {{ return(taken.rows[0][0]) }}
+    {%- endif -%}
+    {%- set reason = cx_full_rebuild_reason() -%}
+    {%- if reason is not none -%}
+        {{ log(this ~ ": " ~ reason ~ "; rebuilding in full", info=true) }}
+    {%- endif -%}
+    {#- only a run or build records it; compiling (dbt compile, docs) writes nothing -#}
+    {%- if flags.WHICH in ('run', 'build') -%}
+        {%- do run_query(
+            "insert into " ~ cx_incremental_decisions_relation() ~ " values ('"
+            ~ this.identifier ~ "', " ~ cx_run_started_at() ~ ", "
+            ~ (reason is not none) ~ ", " ~ ("null" if reason is none else "'" ~ reason | replace("'", "''") ~ "'")
+            ~ ")") -%}
+    {%- endif -%}
+    {{ return(reason is not none) }}
 {%- endmacro %}
 
 {#- dbt's own macro (is_incremental() and the incremental materialization both ask it),
-    extended: an incremental model whose build log is missing or stale is rebuilt in full,
+    extended: an incremental model is rebuilt in full for any cx_full_rebuild_reason(),
     unless its config says full_refresh=false. -#}
 {% macro should_full_refresh() -%}
     {%- set configured = config.get('full_refresh') -%}
@@ -125,11 +200,10 @@
         {{ return(true) }}
     {%- endif -%}
     {%- if execute and model.config.materialized == 'incremental' -%}
-        {{ return(cx_incremental_state_is_stale()) }}
+        {{ return(cx_incremental_decision()) }}
     {%- endif -%}
     {{ return(false) }}
 {%- endmacro %}
-
 {#- Keys of `this` whose customer_id is no longer the one identity resolution gives their
     record (components merged or split since the last build). -#}
 {% macro cx_customer_changed_keys(key_column) -%}

@@ -74,7 +74,8 @@ summarized as (
         min(case when not threaded.is_inbound then threaded.author_ref end) as team,
         min(threaded.channel) as channel,
         min(threaded.touchpoint) as touchpoint,
-        min(case when threaded.message_ref = threaded.root_ref then threaded.message_text end) as subject
+        min(case when threaded.message_ref = threaded.root_ref then threaded.message_text end) as subject,
+        max(threaded._loaded_at) as _loaded_at
     from threaded
     inner join opened
         on threaded.feed = opened.feed
@@ -97,7 +98,9 @@ final as (
         coalesce(team, 'unassigned') as team,
         channel,
         touchpoint,
-        subject
+        subject,
+        -- when the thread's last message landed
+        _loaded_at
     from summarized
 
 )

@@ -63,7 +63,9 @@ unioned as (
         source_first_reply_business_minutes,
         source_first_resolution_minutes,
         source_full_resolution_minutes,
-        source_full_resolution_business_minutes
+        source_full_resolution_business_minutes,
+        -- when the row the ticket's customer identifiers come from landed
+        _loaded_at
     from helpdesk_tickets_with_events
     union all
     select
@@ -93,7 +95,8 @@ unioned as (
         null as source_first_reply_business_minutes,
         null as source_first_resolution_minutes,
         null as source_full_resolution_minutes,
-        null as source_full_resolution_business_minutes
+        null as source_full_resolution_business_minutes,
+        _loaded_at
     from conversation_tickets
 
 )

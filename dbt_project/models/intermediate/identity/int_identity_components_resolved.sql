@@ -3,13 +3,70 @@
 -- component is anchored on its most authoritative identifier: the identifier type whose
 -- first rule comes first in the declared order (a CRM id before a person id before an
 -- email before a phone before a social handle), then the smallest value.
-with recursive
+--
+-- Incremental: while the graph only grows (macros/identity_incremental.sql), components only
+-- merge. The components holding an identifier of a record collected again since the last
+-- build are resolved again, over every record with an identifier in them; the others stay.
+{{ config(materialized='incremental', unique_key='node_id') }}
 
-identifiers as (select * from {{ ref('int_identifiers_collected') }}),
+with recursive
 
 rules as (select * from {{ ref('int_identity_rules_enabled') }}),
 
+{% if is_incremental() %}
+
+landed_nodes as (
+
+    select distinct node_id
+    from {{ ref('int_identifiers_collected') }}
+    where _loaded_at >= {{ cx_incremental_since() }}
+
+),
+
+-- the nodes whose component may change: the landed ones, and every node of a component
+-- holding one (a record's identifiers are all in one component, so every record with an
+-- identifier here has them all here)
+scope_nodes as (
+
+    select node_id from landed_nodes
+    union
+    select node_id
+    from {{ this }}
+    where component_id in (
+        select previous.component_id
+        from {{ this }} as previous
+        inner join landed_nodes
+            on previous.node_id = landed_nodes.node_id
+    )
+
+),
+
+identifiers as (
+
+    select *
+    from {{ ref('int_identifiers_collected') }}
+    where node_id in (select scope_nodes.node_id from scope_nodes)
+
+),
+
+-- the records of this scope, anchored as int_identity_record_anchors does
+record_anchors as (
+
+    select
+        record_id,
+        min(node_id) as anchor_node_id
+    from identifiers
+    group by record_id
+
+),
+
+{% else %}
+
+identifiers as (select * from {{ ref('int_identifiers_collected') }}),
+
 record_anchors as (select * from {{ ref('int_identity_record_anchors') }}),
+
+{% endif %}
 
 edges as (
 

@@ -2,10 +2,21 @@
 -- smallest node id it carries). The records of the identity graph: the exact components
 -- link each record's identifiers through its anchor, and a record's customer is the
 -- customer of its anchor's component. Grouping millions of identifier rows by record is the
--- costliest step of identity resolution, so it is done here once for both.
+-- costliest step of identity resolution, so it is done here once for both. Incremental: the
+-- records collected again since the last build (all rows of a record land together).
+{{ config(materialized='incremental', unique_key='record_id') }}
+
 with
 
-identifiers as (select * from {{ ref('int_identifiers_collected') }}),
+identifiers as (
+
+    select *
+    from {{ ref('int_identifiers_collected') }}
+    {% if is_incremental() %}
+    where _loaded_at >= {{ cx_incremental_since() }}
+    {% endif %}
+
+),
 
 final as (
 

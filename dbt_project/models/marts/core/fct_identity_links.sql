@@ -3,11 +3,66 @@
 -- customer), or two CRM accounts look alike (fuzzy rule, with its similarity score).
 -- "Why are these two records one customer?": follow the links of that customer_id from
 -- one record to the other, through the identifiers they share and the fuzzy pairs.
+-- Incremental (macros/incremental.sql): a record's links are rebuilt when it was collected
+-- again, when it moved to another customer, or when its fuzzy pairs changed.
+{{ config(materialized='incremental', unique_key='record_id') }}
+
 with
 
-identifiers as (select * from {{ ref('int_identifiers_collected') }}),
+{% if is_incremental() %}
 
-fuzzy_pairs as (select * from {{ ref('int_identity_fuzzy_pairs_matched') }}),
+touched as (
+
+    select record_id
+    from {{ ref('int_identifiers_collected') }}
+    where _loaded_at >= {{ cx_incremental_since() }}
+    union
+    {{ cx_customer_changed_keys('record_id') }}
+    union
+    select record_id
+    from (
+        (
+            select record_id, linked_record_id, identifier_value, similarity_score
+            from {{ this }}
+            where linked_record_id is not null
+            except
+            select record_id, matched_record_id, postcode_key, similarity_score
+            from {{ ref('int_identity_fuzzy_pairs_matched') }}
+        )
+        union all
+        (
+            select record_id, matched_record_id, postcode_key, similarity_score
+            from {{ ref('int_identity_fuzzy_pairs_matched') }}
+            except
+            select record_id, linked_record_id, identifier_value, similarity_score
+            from {{ this }}
+            where linked_record_id is not null
+        )
+    ) as fuzzy_changes
+
+),
+
+{% endif %}
+
+identifiers as (
+
+    select *
+    from {{ ref('int_identifiers_collected') }}
+    {% if is_incremental() %}
+    where record_id in (select touched.record_id from touched)
+    {% endif %}
+
+),
+
+fuzzy_pairs as (
+
+    select *
+    from {{ ref('int_identity_fuzzy_pairs_matched') }}
+    {% if is_incremental() %}
+    where record_id in (select touched.record_id from touched)
+    {% endif %}
+
+),
 
 records as (select * from {{ ref('int_records_resolved') }}),
 

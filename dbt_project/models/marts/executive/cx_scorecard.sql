@@ -250,8 +250,8 @@ top_pain_points as (
     select
         month_start,
         {%- for rank in range(1, 4) %}
-            max(case when pain_point_rank = {{ rank }} then topic end) as top_pain_point_{{ rank }},
-            max(case when pain_point_rank = {{ rank }} then mentions end) as top_pain_point_{{ rank }}_mentions,
+        max(case when pain_point_rank = {{ rank }} then topic end) as top_pain_point_{{ rank }},
+        max(case when pain_point_rank = {{ rank }} then mentions end) as top_pain_point_{{ rank }}_mentions,
         {%- endfor %}
         max(taxonomy_version) as pain_point_taxonomy_version
     from ranked_pain_points
@@ -292,8 +292,8 @@ joined as (
         coalesce(churn_monthly.promoter_respondents, 0) as promoter_respondents,
         coalesce(pain_point_monthly.pain_point_verbatims, 0) as pain_point_verbatims,
         {%- for rank in range(1, 4) %}
-            top_pain_points.top_pain_point_{{ rank }},
-            coalesce(top_pain_points.top_pain_point_{{ rank }}_mentions, 0) as top_pain_point_{{ rank }}_mentions,
+        top_pain_points.top_pain_point_{{ rank }},
+        coalesce(top_pain_points.top_pain_point_{{ rank }}_mentions, 0) as top_pain_point_{{ rank }}_mentions,
         {%- endfor %}
         top_pain_points.pain_point_taxonomy_version
     from month_bounds
@@ -366,8 +366,8 @@ final as (
         {{ pct('promoters_churned', 'promoter_respondents') }} as promoter_churn_pct,
         pain_point_verbatims,
         {%- for rank in range(1, 4) %}
-            top_pain_point_{{ rank }},
-            top_pain_point_{{ rank }}_mentions,
+        top_pain_point_{{ rank }},
+        top_pain_point_{{ rank }}_mentions,
         {%- endfor %}
         pain_point_taxonomy_version
     from scored

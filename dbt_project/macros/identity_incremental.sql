@@ -1,0 +1,240 @@
+{#- Incremental identity resolution.
+
+    While rows only land, the identity graph only grows: a new record adds its identifiers, a
+    re-delivered record keeps or adds some. Components then only merge, so the identity
+    models rebuild just the components the landed records touch. When a landed row takes an
+    edge away (a corrected account drops an email, a CRM address becomes a shared placeholder
+    or stops being one, a conversation's first message turns up late and re-roots its
+    thread), components can split: int_identifiers_collected is rebuilt in full, and every
+    incremental model reading it follows (macros/incremental.sql, cx_full_rebuild_reason). -#}
+
+{#- Every identifier of every record, one row per record × rule that reads it (values may be
+    null or empty): record_id, record_type, rule_name, identifier_value, and _loaded_at, when
+    the last row behind the record landed (the same on all its rows). With `since` (SQL for
+    a timestamp), only the records a row landed since then touches, with all their
+    identifiers: a record whose own row landed, and a survey response whose reviewed order
+    landed. -#}
+{% macro cx_identity_record_identifiers(since=none) -%}
+    {%- set landed = "true" if since is none else "_loaded_at >= " ~ since -%}
+    with
+
+    crm_customers as (select * from {{ ref('stg_crm__customers') }} where {{ landed }}),
+
+    crm_orders as (select * from {{ ref('stg_crm__orders') }} where {{ landed }}),
+
+    -- every order, for the responses reviewing one
+    reviewed_orders as (
+
+        select
+            order_ref,
+            customer_ref,
+            _loaded_at
+        from {{ ref('stg_crm__orders') }}
+
+    ),
+
+    survey_invitations as (select * from {{ ref('stg_survey__invitations') }} where {{ landed }}),
+
+    -- a response is as new as its latest row: its own, or an order it reviews
+    survey_responses as (
+
+        select
+            responses.response_id,
+            responses.order_ref,
+            responses.customer_ref,
+            responses.email_normalized,
+            responses.phone_e164,
+            greatest(responses._loaded_at, coalesce(reviewed.last_loaded_at, responses._loaded_at))
+                as _loaded_at
+        from {{ ref('stg_survey__responses') }} as responses
+        left join (
+            select
+                order_ref,
+                max(_loaded_at) as last_loaded_at
+            from reviewed_orders
+            group by order_ref
+        ) as reviewed
+            on responses.order_ref = reviewed.order_ref
+        {%- if since is not none %}
+        where responses._loaded_at >= {{ since }} or reviewed.last_loaded_at >= {{ since }}
+        {%- endif %}
+
+    ),
+
+    tickets as (select * from {{ ref('int_tickets_unioned') }} where {{ landed }}),
+
+    calls as (select * from {{ ref('stg_service__calls') }} where {{ landed }}),
+
+    web_sessions as (select * from {{ ref('stg_web__sessions') }} where {{ landed }})
+
+    select * from ({{ cx_identity_crm_account_identifiers('crm_customers') }}) as crm_account_identifiers
+    union all
+    select order_id, 'order', 'crm_id', customer_ref, _loaded_at from crm_orders
+    union all
+    select invitation_id, 'survey_invitation', 'survey_external_reference', customer_ref, _loaded_at
+    from survey_invitations
+    union all
+    select invitation_id, 'survey_invitation', 'email', email_normalized, _loaded_at from survey_invitations
+    union all
+    select invitation_id, 'survey_invitation', 'phone', phone_e164, _loaded_at from survey_invitations
+    union all
+    select response_id, 'survey_response', 'survey_external_reference', customer_ref, _loaded_at
+    from survey_responses
+    union all
+    select response_id, 'survey_response', 'email', email_normalized, _loaded_at from survey_responses
+    union all
+    select response_id, 'survey_response', 'phone', phone_e164, _loaded_at from survey_responses
+    union all
+    -- a post-purchase review belongs to the buyer of the order it reviews
+    select
+        survey_responses.response_id,
+        'survey_response',
+        'reviewed_order',
+        reviewed_orders.customer_ref,
+        survey_responses._loaded_at
+    from survey_responses
+    inner join reviewed_orders on survey_responses.order_ref = reviewed_orders.order_ref
+    union all
+    select ticket_id, 'ticket', 'crm_id', customer_ref, _loaded_at from tickets
+    union all
+    select ticket_id, 'ticket', 'email', email_normalized, _loaded_at from tickets
+    union all
+    select ticket_id, 'ticket', 'phone', phone_e164, _loaded_at from tickets
+    union all
+    select ticket_id, 'ticket', 'social_handle', social_handle, _loaded_at from tickets
+    union all
+    select call_id, 'call', 'crm_id', customer_ref, _loaded_at from calls
+    union all
+    select call_id, 'call', 'phone', phone_e164, _loaded_at from calls
+    union all
+    select session_id, 'web_session', 'crm_id', customer_ref, _loaded_at from web_sessions
+    union all
+    select session_id, 'web_session', 'email', email_normalized, _loaded_at from web_sessions
+{%- endmacro %}
+
+{#- The identifier nodes of `record_identifiers` (a relation or CTE of the macro above) that
+    enabled rules link on: record_id, record_type, rule_name, rule_order, identifier_type,
+    identifier_value, node_id, _loaded_at. -#}
+{% macro cx_identity_nodes_present(record_identifiers) -%}
+    select
+        {{ record_identifiers }}.record_id,
+        {{ record_identifiers }}.record_type,
+        {{ record_identifiers }}.rule_name,
+        rules.rule_order,
+        rules.identifier_type,
+        {{ record_identifiers }}.identifier_value,
+        rules.identifier_type || ':' || {{ record_identifiers }}.identifier_value as node_id,
+        {{ record_identifiers }}._loaded_at
+    from {{ record_identifiers }}
+    -- a disabled rule links nothing: its identifiers are not collected
+    inner join {{ ref('int_identity_rules_enabled') }} as rules
+        on {{ record_identifiers }}.rule_name = rules.rule_name
+    where {{ record_identifiers }}.identifier_value is not null and {{ record_identifiers }}.identifier_value <> ''
+{%- endmacro %}
+
+{#- An email, phone or person id shared by more CRM accounts than
+    identity_max_records_per_identifier is a placeholder (a shop's own address,
+    000-000-0000), not a person: it must not merge those accounts. Counted over every CRM
+    account, also in an incremental build. -#}
+{% macro cx_identity_junk_nodes() -%}
+    select node_id
+    from (
+        {{ cx_identity_nodes_present('crm_identifiers') }}
+    ) as crm_nodes
+    where identifier_type <> 'crm'
+    group by node_id
+    having count(distinct record_id) > {{ var('identity_max_records_per_identifier') }}
+{%- endmacro %}
+
+{#- The identifiers of CRM accounts (rows of stg_crm__customers), in the shape above. -#}
+{% macro cx_identity_crm_account_identifiers(crm_customers) -%}
+    select
+        accounts.crm_record_id as record_id,
+        'crm_customer' as record_type,
+        identifiers.rule_name,
+        identifiers.identifier_value,
+        accounts._loaded_at
+    from {{ crm_customers }} as accounts
+    cross join lateral (
+        values
+            ('crm_id', accounts.customer_ref),
+            ('email', accounts.email_normalized),
+            ('phone', accounts.phone_e164),
+            -- a source's own person id: accounts sharing it are one person (scoped to its feed)
+            ('source_person_id', accounts.feed || ':' || accounts.person_ref)
+    ) as identifiers (rule_name, identifier_value)
+{%- endmacro %}
+
+{#- Every CRM account's identifiers, as the CTE `crm_identifiers` the placeholder count reads. -#}
+{% macro cx_identity_crm_identifiers() -%}
+    crm_identifiers as (
+
+        {{ cx_identity_crm_account_identifiers(ref('stg_crm__customers')) }}
+
+    )
+{%- endmacro %}
+
+{#- Where the placeholders of the last build of int_identifiers_collected are kept
+    (post-hook cx_identity_store_junk_nodes): the next build compares them with today's. -#}
+{% macro cx_identity_junk_relation() -%}
+    dbt_state.identity_junk_nodes
+{%- endmacro %}
+
+{% macro cx_identity_store_junk_nodes() -%}
+    create or replace table {{ cx_identity_junk_relation() }} as
+    with {{ cx_identity_crm_identifiers() }}
+    {{ cx_identity_junk_nodes() }}
+{%- endmacro %}
+
+{#- Why the rows landed since `since` take an edge away from the identity graph, or none
+    (the cx_full_rebuild_check of int_identifiers_collected):
+    - a record they touch loses an identifier it had;
+    - the set of placeholder identifiers changed;
+    - a conversation ticket is gone (a late first message re-rooted its thread). -#}
+{% macro cx_identity_graph_shrank(since) -%}
+    {%- set junk_state = adapter.get_relation(database=this.database, schema='dbt_state', identifier='identity_junk_nodes') -%}
+    {%- if junk_state is none -%}
+        {{ return('no placeholder identifiers recorded by its last build') }}
+    {%- endif -%}
+    {%- set found = run_query(
+        "with " ~ cx_identity_crm_identifiers() ~ ",
+        junk_now as (" ~ cx_identity_junk_nodes() ~ "),
+        junk_changed as (
+            (select node_id from junk_now except select node_id from " ~ cx_identity_junk_relation() ~ ")
+            union all
+            (select node_id from " ~ cx_identity_junk_relation() ~ " except select node_id from junk_now)
+        ),
+        landed as (" ~ cx_identity_record_identifiers(since) ~ "),
+        landed_nodes as (" ~ cx_identity_nodes_present('landed') ~ "),
+        lost as (
+            select previous.record_id, previous.node_id
+            from " ~ this ~ " as previous
+            where
+                previous.record_id in (select landed.record_id from landed)
+                and not exists (
+                    select 1 from landed_nodes
+                    where landed_nodes.record_id = previous.record_id
+                        and landed_nodes.node_id = previous.node_id
+                )
+        ),
+        gone_tickets as (
+            select distinct previous.record_id
+            from " ~ this ~ " as previous
+            where previous.record_type = 'ticket'
+                and previous.record_id not in (select ticket_id from " ~ ref('int_tickets_unioned') ~ ")
+        )
+        select
+            (select count(*) from junk_changed),
+            (select count(*) from lost),
+            (select min(record_id || ' lost ' || node_id) from lost),
+            (select count(*) from gone_tickets)"
+    ).rows[0] -%}
+    {%- if found[0] > 0 -%}
+        {{ return(found[0] ~ " identifiers became or stopped being placeholders") }}
+    {%- elif found[1] > 0 -%}
+        {{ return(found[1] ~ " identifiers left the records carrying them (" ~ found[2] ~ ")") }}
+    {%- elif found[3] > 0 -%}
+        {{ return(found[3] ~ " conversation tickets were re-rooted") }}
+    {%- endif -%}
+    {{ return(none) }}
+{%- endmacro %}
