@@ -24,21 +24,33 @@ customers as (
 
 ),
 
--- customers known only from surveys or service channels: their own email / phone
+-- the records of customers whose CRM accounts give no email or no phone (or who have no CRM
+-- account: known only from surveys or service channels); only these fall back on the email
+-- or phone of their other records
+fallback_records as (
+
+    select records.*
+    from records
+    left join survived
+        on records.customer_id = survived.customer_id
+    where survived.email is null or survived.phone is null
+
+),
+
 fallback_candidates as (
 
     select
-        records.customer_id,
+        fallback_records.customer_id,
         identifiers.identifier_type,
         identifiers.identifier_value,
         identifiers.record_id,
         row_number() over (
-            partition by records.customer_id, identifiers.identifier_type
+            partition by fallback_records.customer_id, identifiers.identifier_type
             order by identifiers.identifier_value, identifiers.record_id
         ) as candidate_rank
     from identifiers
-    inner join records
-        on identifiers.record_id = records.record_id
+    inner join fallback_records
+        on identifiers.record_id = fallback_records.record_id
     where identifiers.identifier_type in ('email', 'phone')
 
 ),
