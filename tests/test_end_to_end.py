@@ -985,40 +985,6 @@ def test_an_incremental_refresh_equals_a_full_rebuild(
     assert differing == {table: 0 for table in INCREMENTAL_TABLES}
 
 
-def test_failing_check_keeps_the_last_good_serving_file(
-    world: World, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    published = hashlib.sha256(world.serving.read_bytes()).hexdigest()
-    con = duckdb.connect(str(world.warehouse))
-    # a bug upstream slips an impossible score into raw: the GX suite must stop the refresh
-    con.execute(
-        "insert into raw.survey_responses (response_ref, submitted_at, nps_score, _feed,"
-        " _source_file, _file_sha256, _row_number, _loaded_at)"
-        " values ('planted', now(), 11, 'demo_survey_responses', 'planted.csv', 'planted', 1,"
-        " now())"
-    )
-    con.close()
-    monkeypatch.setenv("CXMART_HOME", str(world.home))
-
-    result = refresh()
-
-    assert not result.success
-    failed_checks = [
-        evaluation.asset_check_key.to_user_string()
-        for evaluation in result.get_asset_check_evaluations()
-        if not evaluation.passed
-    ]
-    assert "raw/survey_responses:gx_suite" in failed_checks
-    assert hashlib.sha256(world.serving.read_bytes()).hexdigest() == published
-    materialized = {event.asset_key for event in result.get_asset_materialization_events()}
-    assert dg.AssetKey(["serving", "serving_duckdb"]) not in materialized
-    # raw checks validate only rows landed since the last pass: the failed rows stay pending,
-    # so the next refresh fails on them again instead of publishing them
-    again = refresh()
-    assert not again.success
-    assert hashlib.sha256(world.serving.read_bytes()).hexdigest() == published
-
-
 # a CRM account and another record, linked by an email no other record links through: the
 # email is on no other CRM account, and every other record carrying it carries nothing else
 _LINKED_BY_EMAIL_ALONE = """
@@ -1120,3 +1086,37 @@ def test_rows_that_split_a_customer_rebuild_identity_in_full(
     # leaves it with no identifier, so with no customer
     assert still_linked == 0
     assert differing == {table: 0 for table in INCREMENTAL_TABLES}
+
+
+def test_failing_check_keeps_the_last_good_serving_file(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    published = hashlib.sha256(world.serving.read_bytes()).hexdigest()
+    con = duckdb.connect(str(world.warehouse))
+    # a bug upstream slips an impossible score into raw: the GX suite must stop the refresh
+    con.execute(
+        "insert into raw.survey_responses (response_ref, submitted_at, nps_score, _feed,"
+        " _source_file, _file_sha256, _row_number, _loaded_at)"
+        " values ('planted', now(), 11, 'demo_survey_responses', 'planted.csv', 'planted', 1,"
+        " now())"
+    )
+    con.close()
+    monkeypatch.setenv("CXMART_HOME", str(world.home))
+
+    result = refresh()
+
+    assert not result.success
+    failed_checks = [
+        evaluation.asset_check_key.to_user_string()
+        for evaluation in result.get_asset_check_evaluations()
+        if not evaluation.passed
+    ]
+    assert "raw/survey_responses:gx_suite" in failed_checks
+    assert hashlib.sha256(world.serving.read_bytes()).hexdigest() == published
+    materialized = {event.asset_key for event in result.get_asset_materialization_events()}
+    assert dg.AssetKey(["serving", "serving_duckdb"]) not in materialized
+    # raw checks validate only rows landed since the last pass: the failed rows stay pending,
+    # so the next refresh fails on them again instead of publishing them
+    again = refresh()
+    assert not again.success
+    assert hashlib.sha256(world.serving.read_bytes()).hexdigest() == published
