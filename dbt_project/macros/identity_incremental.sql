@@ -226,13 +226,14 @@
         select
             (select count(*) from junk_changed),
             (select count(*) from lost),
-            (select min(record_id || ' lost ' || node_id) from lost),
+            (select count(distinct record_id) from lost),
             (select count(*) from gone_tickets)"
     ).rows[0] -%}
     {%- if found[0] > 0 -%}
         {{ return(found[0] ~ " identifiers became or stopped being placeholders") }}
     {%- elif found[1] > 0 -%}
-        {{ return(found[1] ~ " identifiers left the records carrying them (" ~ found[2] ~ ")") }}
+        {#- counts only: the log is kept 30 days and must not hold a person's email or phone -#}
+        {{ return(found[1] ~ " identifiers left the records carrying them (" ~ found[2] ~ " records)") }}
     {%- elif found[3] > 0 -%}
         {{ return(found[3] ~ " conversation tickets were re-rooted") }}
     {%- endif -%}
