@@ -204,12 +204,13 @@
     {%- endif -%}
     {{ return(false) }}
 {%- endmacro %}
-{#- Keys of `this` whose customer_id is no longer the one identity resolution gives their
-    record (components merged or split since the last build). -#}
+{#- Keys of `this` whose record identity resolution moved to another customer since the
+    model's last build: int_records_resolved writes a record again, with _resolved_at, only
+    when it is new or its customer changed (and is rebuilt in full, and its readers with it,
+    when a record can lose its customer). -#}
 {% macro cx_customer_changed_keys(key_column) -%}
-    select current_rows.{{ key_column }}
-    from {{ this }} as current_rows
-    left join {{ ref('int_records_resolved') }} as records
-        on current_rows.{{ key_column }} = records.record_id
-    where current_rows.customer_id is distinct from records.customer_id
+    select records.record_id as {{ key_column }}
+    from {{ ref('int_records_resolved') }} as records
+    -- written in a build after this model's last one (_resolved_at is a build's start)
+    where records._resolved_at > {{ cx_incremental_since() }}
 {%- endmacro %}

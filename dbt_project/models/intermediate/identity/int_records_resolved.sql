@@ -1,5 +1,11 @@
 -- Every source record → its customer_id (records without any identifier get none): the
 -- customer of its anchor's component (all identifiers of a record are in one component).
+-- Incremental: only the records that are new or moved to another customer are written, and
+-- _resolved_at says when; the facts rebuild the rows of the records moved since their last
+-- build from it (macros/incremental.sql, cx_customer_changed_keys) instead of comparing
+-- every row with this table.
+{{ config(materialized='incremental', unique_key='record_id') }}
+
 with
 
 record_anchors as (select * from {{ ref('int_identity_record_anchors') }}),
@@ -8,7 +14,7 @@ components as (select * from {{ ref('int_identity_components_resolved') }}),
 
 customers as (select * from {{ ref('int_identity_components_merged') }}),
 
-final as (
+resolved as (
 
     select
         record_anchors.record_id,
@@ -19,6 +25,23 @@ final as (
         on record_anchors.anchor_node_id = components.node_id
     inner join customers
         on components.component_id = customers.component_id
+
+),
+
+final as (
+
+    select
+        resolved.record_id,
+        resolved.record_type,
+        resolved.customer_id,
+        {{ cx_run_started_at() }} as _resolved_at
+    from resolved
+    {% if is_incremental() %}
+    -- while the graph only grows, records are never dropped: a full rebuild drops them
+    left join {{ this }} as previous
+        on resolved.record_id = previous.record_id
+    where previous.customer_id is distinct from resolved.customer_id
+    {% endif %}
 
 )
 
