@@ -135,7 +135,8 @@
 {#- An email, phone or person id shared by more CRM accounts than
     identity_max_records_per_identifier is a placeholder (a shop's own address,
     000-000-0000), not a person: it must not merge those accounts. Counted over every CRM
-    account, also in an incremental build. -#}
+    account (a full build of int_identifiers_collected counts the same from its own rows,
+    which is faster there). -#}
 {% macro cx_identity_junk_nodes() -%}
     select node_id
     from (

@@ -49,11 +49,19 @@ credited as (
 
 ),
 
-{{ cx_identity_crm_identifiers() }},
-
+-- placeholders (macros/identity_incremental.sql, cx_identity_junk_nodes): counted here in a
+-- full build; an incremental build only runs while they are the last build's
 junk_identifiers as (
 
-    {{ cx_identity_junk_nodes() }}
+    {% if is_incremental() %}
+    select node_id from {{ cx_identity_junk_relation() }}
+    {% else %}
+    select node_id
+    from credited
+    where record_type = 'crm_customer' and identifier_type <> 'crm'
+    group by node_id
+    having count(*) > {{ var('identity_max_records_per_identifier') }}
+    {% endif %}
 
 ),
 
