@@ -1098,10 +1098,13 @@ def test_rows_that_split_a_customer_rebuild_identity_in_full(
 
 
 def test_failing_check_keeps_the_last_good_serving_file(
-    world: World, monkeypatch: pytest.MonkeyPatch
+    world: World, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    published = hashlib.sha256(world.serving.read_bytes()).hexdigest()
-    con = duckdb.connect(str(world.warehouse))
+    # on a copy: the failed rows stay pending and would fail every later refresh of the world
+    home = _copy_of(world, tmp_path)
+    serving = paths.serving_path(home)
+    published = hashlib.sha256(serving.read_bytes()).hexdigest()
+    con = duckdb.connect(str(paths.warehouse_path(home)))
     # a bug upstream slips an impossible score into raw: the GX suite must stop the refresh
     con.execute(
         "insert into raw.survey_responses (response_ref, submitted_at, nps_score, _feed,"
@@ -1110,7 +1113,7 @@ def test_failing_check_keeps_the_last_good_serving_file(
         " now())"
     )
     con.close()
-    monkeypatch.setenv("CXMART_HOME", str(world.home))
+    monkeypatch.setenv("CXMART_HOME", str(home))
 
     result = refresh()
 
@@ -1121,11 +1124,11 @@ def test_failing_check_keeps_the_last_good_serving_file(
         if not evaluation.passed
     ]
     assert "raw/survey_responses:gx_suite" in failed_checks
-    assert hashlib.sha256(world.serving.read_bytes()).hexdigest() == published
+    assert hashlib.sha256(serving.read_bytes()).hexdigest() == published
     materialized = {event.asset_key for event in result.get_asset_materialization_events()}
     assert dg.AssetKey(["serving", "serving_duckdb"]) not in materialized
     # raw checks validate only rows landed since the last pass: the failed rows stay pending,
     # so the next refresh fails on them again instead of publishing them
     again = refresh()
     assert not again.success
-    assert hashlib.sha256(world.serving.read_bytes()).hexdigest() == published
+    assert hashlib.sha256(serving.read_bytes()).hexdigest() == published
