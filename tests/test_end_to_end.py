@@ -376,6 +376,41 @@ def test_switching_the_fuzzy_rule_off_drops_its_links_and_only_them(
     assert crm_customers == world.truths.persons + world.truths.duplicates_by_name_and_postcode
 
 
+def test_switching_an_exact_rule_off_rebuilds_identity_without_it(
+    world: World, tmp_path: Path
+) -> None:
+    """Identity builds incrementally; a rule switched off by var must still drop its links
+    from every record, not only from the records that landed since."""
+    home = tmp_path / "email_off"
+    home.mkdir()
+    warehouse = paths.warehouse_path(home)
+    shutil.copyfile(world.warehouse, warehouse)
+    _dbt(
+        home,
+        tmp_path,
+        "run",
+        "--select",
+        "path:models/intermediate/identity",
+        "fct_identity_links",
+        "--vars",
+        "{identity_disabled_rules: [email]}",
+    )
+    con = duckdb.connect(str(warehouse), read_only=True)
+    try:
+        email_links = con.execute(
+            "select count(*) from core.fct_identity_links where rule_name = 'email'"
+        ).fetchone()[0]
+        (reason,) = con.execute(
+            "select reason from dbt_state.incremental_decisions"
+            " where model_name = 'int_identifiers_collected'"
+            " order by run_started_at desc limit 1"
+        ).fetchone()
+    finally:
+        con.close()
+    assert email_links == 0
+    assert reason == "the enabled identity rules changed"
+
+
 def test_planted_driver_order_comes_out(world: World) -> None:
     ranked = [
         attribute

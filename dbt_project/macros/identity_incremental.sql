@@ -134,15 +134,13 @@
 
 {#- An email, phone or person id shared by more CRM accounts than
     identity_max_records_per_identifier is a placeholder (a shop's own address,
-    000-000-0000), not a person: it must not merge those accounts. Counted over every CRM
-    account (a full build of int_identifiers_collected counts the same from its own rows,
-    which is faster there). -#}
-{% macro cx_identity_junk_nodes() -%}
+    000-000-0000), not a person: it must not merge those accounts. Counted over `nodes`
+    (record_id, record_type, identifier_type, node_id): every CRM account's identifiers, or
+    a full build's own collected rows. -#}
+{% macro cx_identity_junk_nodes(nodes) -%}
     select node_id
-    from (
-        {{ cx_identity_nodes_present('crm_identifiers') }}
-    ) as crm_nodes
-    where identifier_type <> 'crm'
+    from {{ nodes }}
+    where record_type = 'crm_customer' and identifier_type <> 'crm'
     group by node_id
     having count(distinct record_id) > {{ var('identity_max_records_per_identifier') }}
 {%- endmacro %}
@@ -166,40 +164,65 @@
     ) as identifiers (rule_name, identifier_value)
 {%- endmacro %}
 
-{#- Every CRM account's identifiers, as the CTE `crm_identifiers` the placeholder count reads. -#}
-{% macro cx_identity_crm_identifiers() -%}
+{#- Every CRM account's identifier nodes, as the CTE `crm_nodes` the placeholder count reads. -#}
+{% macro cx_identity_crm_nodes() -%}
     crm_identifiers as (
 
         {{ cx_identity_crm_account_identifiers(ref('stg_crm__customers')) }}
+
+    ),
+
+    crm_nodes as (
+
+        {{ cx_identity_nodes_present('crm_identifiers') }}
 
     )
 {%- endmacro %}
 
 {#- Where the placeholders of the last build of int_identifiers_collected are kept
-    (post-hook cx_identity_store_junk_nodes): the next build compares them with today's. -#}
+    (post-hook cx_identity_store_state): the next build compares them with today's. -#}
 {% macro cx_identity_junk_relation() -%}
-    dbt_state.identity_junk_nodes
+    {{ return(api.Relation.create(database=this.database, schema='dbt_state', identifier='identity_junk_nodes')) }}
 {%- endmacro %}
 
-{% macro cx_identity_store_junk_nodes() -%}
+{#- The identity rules the last build of int_identifiers_collected applied: a rule switched
+    on or off (in the seed, or with --vars identity_disabled_rules) rebuilds identity. -#}
+{% macro cx_identity_rules_relation() -%}
+    {{ return(api.Relation.create(database=this.database, schema='dbt_state', identifier='identity_rules_applied')) }}
+{%- endmacro %}
+
+{#- post-hook of int_identifiers_collected: what the next build compares with. -#}
+{% macro cx_identity_store_state() -%}
     create or replace table {{ cx_identity_junk_relation() }} as
-    with {{ cx_identity_crm_identifiers() }}
-    {{ cx_identity_junk_nodes() }}
+    with {{ cx_identity_crm_nodes() }}
+    {{ cx_identity_junk_nodes('crm_nodes') }};
+    create or replace table {{ cx_identity_rules_relation() }} as
+    select rule_order, rule_name, identifier_type
+    from {{ ref('int_identity_rules_enabled') }}
 {%- endmacro %}
 
 {#- Why the rows landed since `since` take an edge away from the identity graph, or none
     (the cx_full_rebuild_check of int_identifiers_collected):
+    - the enabled identity rules changed;
     - a record they touch loses an identifier it had;
     - the set of placeholder identifiers changed;
     - a conversation ticket is gone (a late first message re-rooted its thread). -#}
 {% macro cx_identity_graph_shrank(since) -%}
-    {%- set junk_state = adapter.get_relation(database=this.database, schema='dbt_state', identifier='identity_junk_nodes') -%}
-    {%- if junk_state is none -%}
-        {{ return('no placeholder identifiers recorded by its last build') }}
-    {%- endif -%}
+    {%- for state in [cx_identity_junk_relation(), cx_identity_rules_relation()] -%}
+        {%- if adapter.get_relation(database=state.database, schema=state.schema, identifier=state.identifier) is none -%}
+            {{ return('no ' ~ state.identifier ~ ' recorded by its last build') }}
+        {%- endif -%}
+    {%- endfor -%}
     {%- set found = run_query(
-        "with " ~ cx_identity_crm_identifiers() ~ ",
-        junk_now as (" ~ cx_identity_junk_nodes() ~ "),
+        "with " ~ cx_identity_crm_nodes() ~ ",
+        junk_now as (" ~ cx_identity_junk_nodes('crm_nodes') ~ "),
+        rules_changed as (
+            (select rule_order, rule_name, identifier_type from " ~ ref('int_identity_rules_enabled') ~ "
+             except select * from " ~ cx_identity_rules_relation() ~ ")
+            union all
+            (select * from " ~ cx_identity_rules_relation() ~ "
+             except select rule_order, rule_name, identifier_type from " ~ ref('int_identity_rules_enabled') ~ ")
+        ),
         junk_changed as (
             (select node_id from junk_now except select node_id from " ~ cx_identity_junk_relation() ~ ")
             union all
@@ -225,18 +248,21 @@
                 and previous.record_id not in (select ticket_id from " ~ ref('int_tickets_unioned') ~ ")
         )
         select
+            (select count(*) from rules_changed),
             (select count(*) from junk_changed),
             (select count(*) from lost),
             (select count(distinct record_id) from lost),
             (select count(*) from gone_tickets)"
     ).rows[0] -%}
     {%- if found[0] > 0 -%}
-        {{ return(found[0] ~ " identifiers became or stopped being placeholders") }}
+        {{ return("the enabled identity rules changed") }}
     {%- elif found[1] > 0 -%}
+        {{ return(found[1] ~ " identifiers became or stopped being placeholders") }}
+    {%- elif found[2] > 0 -%}
         {#- counts only: the log is kept 30 days and must not hold a person's email or phone -#}
-        {{ return(found[1] ~ " identifiers left the records carrying them (" ~ found[2] ~ " records)") }}
-    {%- elif found[3] > 0 -%}
-        {{ return(found[3] ~ " conversation tickets were re-rooted") }}
+        {{ return(found[2] ~ " identifiers left the records carrying them (" ~ found[3] ~ " records)") }}
+    {%- elif found[4] > 0 -%}
+        {{ return(found[4] ~ " conversation tickets were re-rooted") }}
     {%- endif -%}
     {{ return(none) }}
 {%- endmacro %}

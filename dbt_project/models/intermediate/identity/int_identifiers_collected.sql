@@ -8,7 +8,7 @@
     materialized='incremental',
     unique_key='record_id',
     cx_full_rebuild_check='identity_graph_shrank',
-    post_hook=["{{ cx_identity_store_junk_nodes() }}"],
+    post_hook=["{{ cx_identity_store_state() }}"],
 ) }}
 
 with
@@ -49,18 +49,15 @@ credited as (
 
 ),
 
--- placeholders (macros/identity_incremental.sql, cx_identity_junk_nodes): counted here in a
--- full build; an incremental build only runs while they are the last build's
+-- placeholders (macros/identity_incremental.sql, cx_identity_junk_nodes): counted from the
+-- collected rows in a full build (faster than a second pass over the CRM accounts); an
+-- incremental build only runs while they are the last build's
 junk_identifiers as (
 
     {% if is_incremental() %}
     select node_id from {{ cx_identity_junk_relation() }}
     {% else %}
-    select node_id
-    from credited
-    where record_type = 'crm_customer' and identifier_type <> 'crm'
-    group by node_id
-    having count(*) > {{ var('identity_max_records_per_identifier') }}
+    {{ cx_identity_junk_nodes('credited') }}
     {% endif %}
 
 ),

@@ -49,24 +49,22 @@ identifiers as (
 
 ),
 
--- the records of this scope, anchored as int_identity_record_anchors does
-record_anchors as (
-
-    select
-        record_id,
-        min(node_id) as anchor_node_id
-    from identifiers
-    group by record_id
-
-),
-
 {% else %}
 
 identifiers as (select * from {{ ref('int_identifiers_collected') }}),
 
-record_anchors as (select * from {{ ref('int_identity_record_anchors') }}),
-
 {% endif %}
+
+record_anchors as (
+
+    select *
+    from {{ ref('int_identity_record_anchors') }}
+    {% if is_incremental() %}
+    -- the records of this scope
+    where record_id in (select identifiers.record_id from identifiers)
+    {% endif %}
+
+),
 
 edges as (
 

@@ -4,7 +4,7 @@
 -- "Why are these two records one customer?": follow the links of that customer_id from
 -- one record to the other, through the identifiers they share and the fuzzy pairs.
 -- Incremental (macros/incremental.sql): a record's links are rebuilt when it was collected
--- again, when it moved to another customer, or when its fuzzy pairs changed.
+-- again, when it moved to another customer, or when it has or had a fuzzy pair.
 {{ config(materialized='incremental', unique_key='record_id') }}
 
 with
@@ -19,26 +19,11 @@ touched as (
     union
     {{ cx_customer_changed_keys('record_id') }}
     union
-    select record_id
-    from (
-        (
-            select record_id, linked_record_id, identifier_value, similarity_score
-            from {{ this }}
-            where linked_record_id is not null
-            except
-            select record_id, matched_record_id, postcode_key, similarity_score
-            from {{ ref('int_identity_fuzzy_pairs_matched') }}
-        )
-        union all
-        (
-            select record_id, matched_record_id, postcode_key, similarity_score
-            from {{ ref('int_identity_fuzzy_pairs_matched') }}
-            except
-            select record_id, linked_record_id, identifier_value, similarity_score
-            from {{ this }}
-            where linked_record_id is not null
-        )
-    ) as fuzzy_changes
+    -- the accounts with a fuzzy pair, now or at the last build (a few thousand at SF10):
+    -- rebuilding their links is cheaper than finding which pairs changed
+    select record_id from {{ ref('int_identity_fuzzy_pairs_matched') }}
+    union
+    select record_id from {{ this }} where linked_record_id is not null
 
 ),
 
