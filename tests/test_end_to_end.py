@@ -343,10 +343,10 @@ def test_dbt_unit_tests_pass_on_the_built_warehouse(world: World, tmp_path: Path
     assert f"PASS={unit_tests + hooks} " in completed.stdout, completed.stdout[-2000:]
 
 
-def test_switching_the_fuzzy_rule_off_drops_its_links_and_only_them(
-    world: World, tmp_path: Path
-) -> None:
-    home = tmp_path / "fuzzy_off"
+def _identity_rebuilt_without(world: World, tmp_path: Path, rule: str) -> Path:
+    """A copy of the world's warehouse whose identity models and links were built again by
+    dbt with `rule` switched off by var."""
+    home = tmp_path / f"{rule}_off"
     home.mkdir()
     warehouse = paths.warehouse_path(home)
     shutil.copyfile(world.warehouse, warehouse)
@@ -358,8 +358,15 @@ def test_switching_the_fuzzy_rule_off_drops_its_links_and_only_them(
         "path:models/intermediate/identity",
         "fct_identity_links",
         "--vars",
-        "{identity_disabled_rules: [name_and_postcode]}",
+        f"{{identity_disabled_rules: [{rule}]}}",
     )
+    return warehouse
+
+
+def test_switching_the_fuzzy_rule_off_drops_its_links_and_only_them(
+    world: World, tmp_path: Path
+) -> None:
+    warehouse = _identity_rebuilt_without(world, tmp_path, "name_and_postcode")
     links_on, links_off = _links(world.warehouse), _links(warehouse)
     fuzzy = {link for link in links_on if link[0] == "name_and_postcode"}
     assert len(fuzzy) == world.truths.duplicates_by_name_and_postcode
@@ -381,20 +388,7 @@ def test_switching_an_exact_rule_off_rebuilds_identity_without_it(
 ) -> None:
     """Identity builds incrementally; a rule switched off by var must still drop its links
     from every record, not only from the records that landed since."""
-    home = tmp_path / "email_off"
-    home.mkdir()
-    warehouse = paths.warehouse_path(home)
-    shutil.copyfile(world.warehouse, warehouse)
-    _dbt(
-        home,
-        tmp_path,
-        "run",
-        "--select",
-        "path:models/intermediate/identity",
-        "fct_identity_links",
-        "--vars",
-        "{identity_disabled_rules: [email]}",
-    )
+    warehouse = _identity_rebuilt_without(world, tmp_path, "email")
     con = duckdb.connect(str(warehouse), read_only=True)
     try:
         email_links = con.execute(
