@@ -36,6 +36,42 @@ class PublishReport:
     parquet_files: dict[str, Path] = field(default_factory=dict)
     # the tables copied by this publication; the others were unchanged and kept
     copied: tuple[str, ...] = ()
+    # of those, the tables patched rather than copied whole: rows written per table
+    patched: dict[str, int] = field(default_factory=dict)
+
+
+# A published table whose rows carry this stamp (the start of the dbt build that wrote the
+# row: cx_built_at() in dbt_project/macros/incremental.sql) is updated by difference.
+BUILD_STAMP = "_built_at"
+# dbt's log of incremental builds, which names each model's unique_key
+BUILD_LOG = "dbt_state.incremental_builds"
+
+
+@dataclass(frozen=True)
+class TableState:
+    """One published table: as the warehouse holds it now, or as a publication recorded it.
+
+    `fingerprint` is its columns, row count and sum of row hashes. A table with a build
+    stamp also has `built_through` (its newest stamp), its `key` (the columns a build
+    replaces rows by) and `rows_built_since` (rows stamped after the published
+    `built_through`, the rows a publication by difference writes)."""
+
+    fingerprint: str
+    built_through: datetime | None = None
+    key: tuple[str, ...] = ()
+    rows_built_since: int | None = None
+
+    @property
+    def rows(self) -> int:
+        return int(self.fingerprint.split(":", 1)[0])
+
+    @property
+    def row_hash(self) -> int:
+        return int(self.fingerprint.split(":", 2)[1])
+
+    @property
+    def columns(self) -> str:
+        return self.fingerprint.split(":", 2)[2]
 
 
 def _quote(identifier: str) -> str:
@@ -67,11 +103,15 @@ def publish_serving(
 ) -> PublishReport:
     """Copy every table of `schemas` from the warehouse into a new serving file, atomically.
 
-    Only the tables whose content changed since the last publication are copied: a table is
-    copied again when its fingerprint (columns, row count and a hash of every row) differs
+    Only the tables whose content changed since the last publication are written: a table is
+    written again when its fingerprint (columns, row count and a hash of every row) differs
     from the one recorded in the published file's ops.publication. The new file starts as a
-    copy of the published one when most rows are unchanged (`_worth_reusing`: never after an
-    erasure, nor when the copy would be mostly free space), else empty.
+    copy of the published one when that saves copying most rows (`_worth_reusing`: never
+    after an erasure, nor when the copy would be mostly free space), else empty.
+
+    In a copied file, a table whose rows carry a build stamp (`_built_at`) is patched: the
+    rows of the keys built since the last publication replace the published ones, and the
+    result must add up to the warehouse's fingerprint, else the table is copied whole.
 
     With `parquet_dir`, the tables of PARQUET_SCHEMAS are also exported from the new file as
     `<parquet_dir>/<schema>/<table>.parquet`. The files are staged before serving.duckdb is
@@ -87,12 +127,14 @@ def publish_serving(
         _remove_leftovers(parquet_dir)
         staging_parquet = _staging_path(parquet_dir)
     published_at = datetime.now(UTC).replace(tzinfo=None)
-    current = _warehouse_fingerprints(warehouse, schemas)
-    previous = _published_fingerprints(serving)
+    previous = _published_state(serving)
+    current = _warehouse_state(warehouse, schemas, previous)
     con = _open_staging(serving if _worth_reusing(previous, current) else None, staging_file)
     try:
-        copied = _copy_published_tables(con, warehouse, schemas, published_at, current, previous)
-        row_counts = {table: _rows(fingerprint) for table, fingerprint in sorted(current.items())}
+        copied, patched = _copy_published_tables(
+            con, warehouse, schemas, published_at, current, previous
+        )
+        row_counts = {table: state.rows for table, state in sorted(current.items())}
         staged = _export_parquet(con, row_counts, staging_parquet) if staging_parquet else {}
         con.execute("checkpoint")
     except BaseException:
@@ -112,6 +154,7 @@ def publish_serving(
         row_counts=row_counts,
         parquet_files=parquet_files,
         copied=tuple(copied),
+        patched=patched,
     )
 
 
@@ -132,74 +175,178 @@ def _open_staging(reuse: Path | None, staging_file: Path) -> duckdb.DuckDBPyConn
     return duckdb.connect(str(staging_file), config=config)
 
 
-def _rows(fingerprint: str) -> int:
-    return int(fingerprint.split(":", 1)[0])
-
-
 # A new row here means rows of a person were erased since the last publication.
 ERASURE_LOG = "ops.erasure_log"
 
 
-def _worth_reusing(previous: dict[str, str], current: dict[str, str]) -> bool:
-    """Start from a copy of the published file when at least half of the rows to publish
-    are in tables that did not change; otherwise copying it costs more than it saves.
+def _patchable(table: str, current: dict[str, TableState], previous: dict[str, TableState]) -> bool:
+    """Whether a copy of the published table can be brought up to date by difference: it has
+    a key and a build stamp, the same columns as then, and a recorded newest stamp."""
+    now, then = current[table], previous.get(table)
+    return (
+        bool(now.key)
+        and now.rows_built_since is not None
+        and then is not None
+        and then.built_through is not None
+        and then.columns == now.columns
+    )
+
+
+def _rows_to_write(
+    table: str, current: dict[str, TableState], previous: dict[str, TableState]
+) -> int:
+    """Rows a publication starting from a copy of the published file writes for `table`."""
+    now, then = current[table], previous.get(table)
+    if then is not None and then.fingerprint == now.fingerprint:
+        return 0
+    if _patchable(table, current, previous):
+        return min(now.rows, now.rows_built_since or 0)
+    return now.rows
+
+
+def _worth_reusing(previous: dict[str, TableState], current: dict[str, TableState]) -> bool:
+    """Start from a copy of the published file when it leaves at most half of the rows to
+    publish to write (tables changed and not patchable, rows built since); otherwise copying
+    it costs more than it saves.
 
     Never after an erasure: a replaced table's old blocks stay in the file as free space,
     so a copy could still hold the erased person's bytes. A new file holds only live rows."""
-    if previous.get(ERASURE_LOG) != current.get(ERASURE_LOG):
+    if not previous:
         return False
-    total = sum(_rows(fingerprint) for fingerprint in current.values())
-    unchanged = sum(
-        _rows(fingerprint)
-        for table, fingerprint in current.items()
-        if previous.get(table) == fingerprint
-    )
-    return bool(previous) and 2 * unchanged >= total
+    was, now = previous.get(ERASURE_LOG), current.get(ERASURE_LOG)
+    if (was.fingerprint if was else None) != (now.fingerprint if now else None):
+        return False
+    total = sum(state.rows for state in current.values())
+    to_write = sum(_rows_to_write(table, current, previous) for table in current)
+    return 2 * to_write <= total
 
 
-def _warehouse_fingerprints(warehouse: Path, schemas: tuple[str, ...]) -> dict[str, str]:
-    """Per `<schema>.<table>` of the published schemas: its columns, row count and the sum
-    of its row hashes — equal fingerprints mean equal content (up to a hash collision)."""
+def _build_keys(con: duckdb.DuckDBPyConnection) -> dict[str, tuple[str, ...]]:
+    """Each incremental model's unique_key as its last logged build names it."""
+    logged = con.execute(
+        "select count(*) from duckdb_columns() where database_name = current_database() "
+        "and schema_name = 'dbt_state' and table_name = 'incremental_builds' "
+        "and column_name = 'unique_key'"
+    ).fetchone()[0]
+    if not logged:
+        return {}
+    return {
+        model: tuple(column.strip() for column in key.split(","))
+        for model, key in con.execute(
+            f"select model_name, arg_max(unique_key, finished_at) from {BUILD_LOG} group by 1"
+        ).fetchall()
+        if key
+    }
+
+
+def _warehouse_state(
+    warehouse: Path, schemas: tuple[str, ...], previous: dict[str, TableState]
+) -> dict[str, TableState]:
+    """Per `<schema>.<table>` of the published schemas: its fingerprint (columns, row count
+    and the sum of its row hashes: equal fingerprints mean equal content, up to a hash
+    collision) and, for a table with a build stamp, its newest stamp, key and the rows
+    stamped after the previous publication's newest stamp."""
     con = duckdb.connect(
         str(warehouse), read_only=True, config={"memory_limit": paths.duckdb_memory_limit()}
     )
     try:
         schema_list = ", ".join(_literal(schema) for schema in schemas)
-        fingerprints: dict[str, str] = {}
-        for schema, table, columns in con.execute(
+        keys = _build_keys(con)
+        states: dict[str, TableState] = {}
+        for schema, table, columns, stamped in con.execute(
             "select t.schema_name, t.table_name, string_agg(c.column_name || ' ' || "
-            "c.data_type, ', ' order by c.column_index) "
+            "c.data_type, ', ' order by c.column_index), "
+            f"bool_or(c.column_name = {_literal(BUILD_STAMP)}) "
             "from duckdb_tables() as t inner join duckdb_columns() as c "
             "on c.database_name = t.database_name and c.schema_name = t.schema_name "
             "and c.table_name = t.table_name "
             f"where t.database_name = current_database() and t.schema_name in ({schema_list}) "
             "group by all order by 1, 2"
         ).fetchall():
-            rows, hashed = con.execute(
-                f"select count(*), coalesce(sum(hash(t)::hugeint), 0) "
-                f"from {_quote(schema)}.{_quote(table)} as t"
+            qualified = f"{schema}.{table}"
+            relation = f"{_quote(schema)}.{_quote(table)}"
+            if not stamped:
+                rows, hashed = con.execute(
+                    f"select count(*), coalesce(sum(hash(t)::hugeint), 0) from {relation} as t"
+                ).fetchone()
+                states[qualified] = TableState(f"{rows}:{hashed}:{columns}")
+                continue
+            then = previous.get(qualified)
+            since = then.built_through if then is not None else None
+            rows, hashed, built_through, built_since = con.execute(
+                f"select count(*), coalesce(sum(hash(t)::hugeint), 0), max({BUILD_STAMP}), "
+                f"count(*) filter (where {BUILD_STAMP} > ? or ? is null) from {relation} as t",
+                [since, since],
             ).fetchone()
-            fingerprints[f"{schema}.{table}"] = f"{rows}:{hashed}:{columns}"
-        return fingerprints
+            states[qualified] = TableState(
+                f"{rows}:{hashed}:{columns}", built_through, keys.get(table, ()), built_since
+            )
+        return states
     finally:
         con.close()
 
 
-def _published_fingerprints(serving: Path) -> dict[str, str]:
+def _published_state(serving: Path) -> dict[str, TableState]:
     """What the published file says it holds (empty for a file from before fingerprints)."""
     if not serving.exists():
         return {}
     con = duckdb.connect(str(serving), read_only=True)
     try:
-        recorded = con.execute(
-            "select count(*) from duckdb_columns() where schema_name = 'ops' "
-            "and table_name = 'publication' and column_name = 'fingerprint'"
-        ).fetchone()[0]
-        if not recorded:
+        recorded = {
+            column
+            for (column,) in con.execute(
+                "select column_name from duckdb_columns() where schema_name = 'ops' "
+                "and table_name = 'publication'"
+            ).fetchall()
+        }
+        if "fingerprint" not in recorded:
             return {}
-        return dict(con.execute("select table_name, fingerprint from ops.publication").fetchall())
+        built_through = "built_through" if "built_through" in recorded else "null"
+        return {
+            table: TableState(fingerprint, stamp)
+            for table, fingerprint, stamp in con.execute(
+                f"select table_name, fingerprint, {built_through} from ops.publication"
+            ).fetchall()
+        }
     finally:
         con.close()
+
+
+def _patch_table(
+    con: duckdb.DuckDBPyConnection, qualified: str, now: TableState, then: TableState
+) -> int | None:
+    """Bring the staged copy of `qualified` up to date by difference: delete the rows of the
+    keys built since `then.built_through`, insert the warehouse's rows of those keys. Returns
+    the rows inserted, or None (nothing kept) when the result does not add up to the
+    warehouse's fingerprint — rows went missing otherwise than by a build's replacement."""
+    schema, table = qualified.split(".", 1)
+    target = f"{_quote(schema)}.{_quote(table)}"
+    key = ", ".join(_quote(column) for column in now.key)
+    con.execute(
+        f"create or replace temp table built as select * from warehouse.{target} "
+        f"where {BUILD_STAMP} > ?",
+        [then.built_through],
+    )
+    con.execute(f"create or replace temp table built_keys as select distinct {key} from built")
+    gone_rows, gone_hash = con.execute(
+        f"select count(*), coalesce(sum(hash(t)::hugeint), 0) from {target} as t "
+        f"semi join built_keys using ({key})"
+    ).fetchone()
+    new_rows, new_hash = con.execute(
+        "select count(*), coalesce(sum(hash(t)::hugeint), 0) from built as t"
+    ).fetchone()
+    adds_up = (
+        then.rows - gone_rows + new_rows == now.rows
+        and then.row_hash - gone_hash + new_hash == now.row_hash
+    )
+    if adds_up:
+        match = " and ".join(
+            f"{target}.{_quote(column)} = built_keys.{_quote(column)}" for column in now.key
+        )
+        con.execute(f"delete from {target} using built_keys where {match}")
+        con.execute(f"insert into {target} by name select * from built")
+    con.execute("drop table built; drop table built_keys")
+    return new_rows if adds_up else None
 
 
 def _copy_published_tables(
@@ -207,11 +354,12 @@ def _copy_published_tables(
     warehouse: Path,
     schemas: tuple[str, ...],
     published_at: datetime,
-    current: dict[str, str],
-    previous: dict[str, str],
-) -> list[str]:
+    current: dict[str, TableState],
+    previous: dict[str, TableState],
+) -> tuple[list[str], dict[str, int]]:
     """Every table of `current` not in `con` or changed since `previous`, and every view,
-    of `schemas` into `con`, then ops.publication; returns the tables copied."""
+    of `schemas` into `con`, then ops.publication; returns the tables written and, of those,
+    the ones patched by difference with the rows each received."""
     con.execute(f"attach {_literal(str(warehouse))} as warehouse (read_only)")
     schema_list = ", ".join(_literal(schema) for schema in schemas)
     tables = sorted(current)
@@ -234,9 +382,17 @@ def _copy_published_tables(
     copied = [
         qualified
         for qualified in tables
-        if qualified not in present or previous.get(qualified) != current[qualified]
+        if qualified not in present
+        or qualified not in previous
+        or previous[qualified].fingerprint != current[qualified].fingerprint
     ]
+    patched: dict[str, int] = {}
     for qualified in copied:
+        if qualified in present and _patchable(qualified, current, previous):
+            written = _patch_table(con, qualified, current[qualified], previous[qualified])
+            if written is not None:
+                patched[qualified] = written
+                continue
         schema, table = qualified.split(".", 1)
         target = f"{_quote(schema)}.{_quote(table)}"
         con.execute(f"create schema if not exists {_quote(schema)}")
@@ -252,17 +408,23 @@ def _copy_published_tables(
     con.execute(
         "create or replace table ops.publication as "
         "select ? as published_at, unnest(?) as table_name, unnest(?) as row_count, "
-        "unnest(?) as fingerprint, unnest(?) as is_copied",
+        "unnest(?) as fingerprint, unnest(?) as is_copied, unnest(?) as rows_written, "
+        "unnest(?::timestamp[]) as built_through",
         [
             published_at,
             tables,
-            [_rows(current[qualified]) for qualified in tables],
-            [current[qualified] for qualified in tables],
+            [current[qualified].rows for qualified in tables],
+            [current[qualified].fingerprint for qualified in tables],
             [qualified in copied for qualified in tables],
+            [
+                patched.get(qualified, current[qualified].rows) if qualified in copied else 0
+                for qualified in tables
+            ],
+            [current[qualified].built_through for qualified in tables],
         ],
     )
     con.execute("detach warehouse")
-    return copied
+    return copied, patched
 
 
 def _parquet_select(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> str:

@@ -39,6 +39,9 @@
     );
     -- logs written before this column existed were incremental unless told otherwise
     alter table {{ cx_incremental_state_relation() }} add column if not exists rebuilt_in_full boolean;
+    -- the model's unique_key (comma-separated): publication replaces the published rows of
+    -- the keys a build wrote (ingestion/serving.py)
+    alter table {{ cx_incremental_state_relation() }} add column if not exists unique_key varchar;
     create table if not exists {{ cx_incremental_decisions_relation() }} (
         model_name varchar not null,
         run_started_at timestamp not null,
@@ -85,14 +88,28 @@
 {% macro cx_record_incremental_build() -%}
     {%- if model.config.materialized == 'incremental' -%}
         insert into {{ cx_incremental_state_relation() }}
-            (model_name, built_from, raw_rows_before, finished_at, rebuilt_in_full)
+            (model_name, built_from, raw_rows_before, finished_at, rebuilt_in_full, unique_key)
         select
             '{{ this.identifier }}',
             {{ cx_run_started_at() }},
             {{ cx_raw_rows_before(cx_run_started_at()) }},
             current_timestamp,
-            {{ should_full_refresh() }}
+            {{ should_full_refresh() }},
+            '{{ cx_unique_key_list() }}'
     {%- endif -%}
+{%- endmacro %}
+
+{#- The model's unique_key as one comma-separated string (dbt takes a column or a list). -#}
+{% macro cx_unique_key_list() -%}
+    {%- set key = model.config.unique_key -%}
+    {{- '' if key is none else (key if key is string else key | join(',')) -}}
+{%- endmacro %}
+
+{#- The `_built_at` column of a published incremental model: every row it writes carries the
+    start of its build, so the publisher copies only the rows written since it last
+    published (ingestion/serving.py) instead of the whole table. -#}
+{% macro cx_built_at() -%}
+    {{ cx_run_started_at() }} as _built_at
 {%- endmacro %}
 
 {#- The model's last logged build: (built_from, raw_rows_before), or none. -#}

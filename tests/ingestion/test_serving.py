@@ -3,6 +3,7 @@ at all."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
 
 import duckdb
@@ -244,9 +245,9 @@ def test_a_publication_where_most_rows_changed_starts_from_a_new_file(tmp_path: 
     con = duckdb.connect(str(warehouse))
     con.execute("update executive.cx_scorecard set promoters = promoters + 1")  # 5 of 8 rows
     con.close()
+    previous = serving._published_state(serving_file)
     assert not serving._worth_reusing(
-        serving._published_fingerprints(serving_file),
-        serving._warehouse_fingerprints(warehouse, serving.PUBLISHED_SCHEMAS),
+        previous, serving._warehouse_state(warehouse, serving.PUBLISHED_SCHEMAS, previous)
     )
 
     report = publish_serving(warehouse, serving_file)
@@ -274,3 +275,83 @@ def test_a_publication_after_an_erasure_writes_a_new_file(tmp_path: Path) -> Non
     report = publish_serving(warehouse, serving_file)
 
     assert set(report.copied) == set(report.row_counts)
+
+
+def _stamped_warehouse(path: Path) -> Path:
+    """A core fact as an incremental dbt model leaves it: 1,000 orders built by a first run,
+    its rows stamped `_built_at`, and dbt's build log naming its unique_key."""
+    _role_warehouse(path, nps=12)
+    con = duckdb.connect(str(path))
+    con.execute(
+        "create table core.fct_orders as select 'o' || i as order_id, i * 1.5 as amount, "
+        "timestamp '2026-01-01 06:00' as _built_at from range(1000) as orders(i)"
+    )
+    con.execute(
+        "create schema dbt_state; create table dbt_state.incremental_builds as "
+        "select 'fct_orders' as model_name, timestamp '2026-01-01 06:05' as finished_at, "
+        "'order_id' as unique_key"
+    )
+    con.close()
+    return path
+
+
+def _rebuild_orders(warehouse: Path, statements: str) -> None:
+    """A second run: replace some orders' rows, stamped with the new build's start."""
+    con = duckdb.connect(str(warehouse))
+    con.execute(statements)
+    con.execute("insert into dbt_state.incremental_builds values ('fct_orders', now(), 'order_id')")
+    con.close()
+
+
+def _published_orders(serving_file: Path, warehouse: Path) -> tuple[list[tuple], list[tuple]]:
+    query = "select * exclude (_built_at) from core.fct_orders order by order_id"
+    with duckdb.connect(str(serving_file), read_only=True) as con:
+        published = con.execute(query).fetchall()
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        built = con.execute(query).fetchall()
+    return published, built
+
+
+def test_a_stamped_table_is_patched_with_the_rows_built_since(tmp_path: Path) -> None:
+    warehouse = _stamped_warehouse(tmp_path / "warehouse.duckdb")
+    serving_file = tmp_path / "serving.duckdb"
+    first = publish_serving(warehouse, serving_file)
+    _rebuild_orders(
+        warehouse,
+        "delete from core.fct_orders where order_id = 'o7';"
+        "insert into core.fct_orders select *, timestamp '2026-01-02 06:00' "
+        "from (values ('o7', 99.0), ('o1000', 1.0), ('o1001', 2.0))",
+    )
+
+    second = publish_serving(warehouse, serving_file)
+
+    assert "core.fct_orders" in first.copied and not first.patched
+    assert second.patched == {"core.fct_orders": 3}  # o7 rebuilt, two new
+    published, built = _published_orders(serving_file, warehouse)
+    assert published == built
+    assert ("o7", 99.0) in published and len(published) == 1002
+    with duckdb.connect(str(serving_file), read_only=True) as con:
+        assert con.execute(
+            "select rows_written, built_through from ops.publication "
+            "where table_name = 'core.fct_orders'"
+        ).fetchone() == (3, datetime(2026, 1, 2, 6, 0))
+
+
+def test_rows_gone_without_a_rebuild_copy_the_table_whole(tmp_path: Path) -> None:
+    """A patch must add up to the warehouse's fingerprint: a row deleted outside a build
+    (no stamped replacement) would survive it, so the table is copied whole instead."""
+    warehouse = _stamped_warehouse(tmp_path / "warehouse.duckdb")
+    serving_file = tmp_path / "serving.duckdb"
+    publish_serving(warehouse, serving_file)
+    _rebuild_orders(
+        warehouse,
+        "delete from core.fct_orders where order_id = 'o3';"
+        "insert into core.fct_orders values ('o1000', 1.0, timestamp '2026-01-02 06:00')",
+    )
+
+    report = publish_serving(warehouse, serving_file)
+
+    assert "core.fct_orders" in report.copied and report.patched == {}
+    published, built = _published_orders(serving_file, warehouse)
+    assert published == built
+    assert "o3" not in {row[0] for row in published}

@@ -51,7 +51,8 @@ final as (
         ratings.scale_min,
         ratings.scale_max,
         ratings.rating_normalized,
-        responses.nps_score
+        responses.nps_score,
+        {{ cx_built_at() }}
     from ratings
     inner join responses
         on ratings.response_id = responses.response_id

@@ -102,7 +102,8 @@ final as (
         links.linked_record_id,
         rules.identifier_type,
         links.identifier_value,
-        fuzzy_pairs.similarity_score
+        fuzzy_pairs.similarity_score,
+        {{ cx_built_at() }}
     from links
     inner join rules
         on links.rule_name = rules.rule_name

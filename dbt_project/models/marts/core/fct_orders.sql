@@ -70,7 +70,8 @@ final as (
         orders.currency,
         orders.order_status,
         orders.sales_channel,
-        orders.is_canceled
+        orders.is_canceled,
+        {{ cx_built_at() }}
     from orders
     left join records
         on orders.order_id = records.record_id

@@ -73,7 +73,8 @@ final as (
         invitations.invitation_channel,
         invitations.touchpoint,
         coalesce(answers.response_count, 0) > 0 as is_started,
-        coalesce(answers.has_completed_response, false) as is_completed
+        coalesce(answers.has_completed_response, false) as is_completed,
+        {{ cx_built_at() }}
     from invitations
     left join answers
         on invitations.invitation_ref = answers.invitation_ref

@@ -109,7 +109,8 @@ final as (
         sentiment.sentiment_score,
         sentiment.sentiment_label,
         primary_topics.topic as primary_topic,
-        responses.source_nps_group
+        responses.source_nps_group,
+        {{ cx_built_at() }}
     from responses
     left join invitations
         on responses.invitation_ref = invitations.invitation_ref
