@@ -316,9 +316,10 @@ def _patch_table(
     con: duckdb.DuckDBPyConnection, qualified: str, now: TableState, then: TableState
 ) -> int | None:
     """Bring the staged copy of `qualified` up to date by difference: delete the rows of the
-    keys built since `then.built_through`, insert the warehouse's rows of those keys. Returns
-    the rows inserted, or None (nothing kept) when the result does not add up to the
-    warehouse's fingerprint — rows went missing otherwise than by a build's replacement."""
+    keys built since `then.built_through` and of the keys the warehouse no longer has (a
+    customer merged into another), insert the warehouse's rows built since. Returns the rows
+    inserted, or None (nothing changed) when the result would not add up to the warehouse's
+    fingerprint: a row changed without being built again."""
     schema, table = qualified.split(".", 1)
     target = f"{_quote(schema)}.{_quote(table)}"
     key = ", ".join(_quote(column) for column in now.key)
@@ -327,26 +328,36 @@ def _patch_table(
         f"where {BUILD_STAMP} > ?",
         [then.built_through],
     )
-    con.execute(f"create or replace temp table built_keys as select distinct {key} from built")
-    gone_rows, gone_hash = con.execute(
-        f"select count(*), coalesce(sum(hash(t)::hugeint), 0) from {target} as t "
-        f"semi join built_keys using ({key})"
-    ).fetchone()
+    con.execute(f"create or replace temp table stale_keys as select distinct {key} from built")
     new_rows, new_hash = con.execute(
         "select count(*), coalesce(sum(hash(t)::hugeint), 0) from built as t"
     ).fetchone()
-    adds_up = (
-        then.rows - gone_rows + new_rows == now.rows
-        and then.row_hash - gone_hash + new_hash == now.row_hash
-    )
-    if adds_up:
-        match = " and ".join(
-            f"{target}.{_quote(column)} = built_keys.{_quote(column)}" for column in now.key
+
+    def adds_up() -> bool:
+        stale_rows, stale_hash = con.execute(
+            f"select count(*), coalesce(sum(hash(t)::hugeint), 0) from {target} as t "
+            f"semi join stale_keys using ({key})"
+        ).fetchone()
+        return (
+            then.rows - stale_rows + new_rows == now.rows
+            and then.row_hash - stale_hash + new_hash == now.row_hash
         )
-        con.execute(f"delete from {target} using built_keys where {match}")
+
+    fits = adds_up()
+    if not fits:  # only then look for keys gone from the warehouse: a scan of both tables
+        con.execute(
+            f"insert into stale_keys select distinct {key} from {target} "
+            f"anti join warehouse.{target} using ({key})"
+        )
+        fits = adds_up()
+    if fits:
+        match = " and ".join(
+            f"{target}.{_quote(column)} = stale_keys.{_quote(column)}" for column in now.key
+        )
+        con.execute(f"delete from {target} using stale_keys where {match}")
         con.execute(f"insert into {target} by name select * from built")
-    con.execute("drop table built; drop table built_keys")
-    return new_rows if adds_up else None
+    con.execute("drop table built; drop table stale_keys")
+    return new_rows if fits else None
 
 
 def _copy_published_tables(

@@ -231,3 +231,17 @@
     -- written in a build after this model's last one (_resolved_at is a build's start)
     where records._resolved_at > {{ cx_incremental_since() }}
 {%- endmacro %}
+
+{#- Post-hook of an incremental model: after an incremental build, delete the rows whose
+    `key_column` `population_sql` (a query with that column) no longer holds, within
+    `scope` (a condition) if given. delete+insert replaces the rows of the keys a build
+    writes; a key that is gone upstream (a customer merged into another) is written by
+    none, and would stay. -#}
+{% macro cx_delete_gone_keys(key_column, population_sql, scope=none) -%}
+    {%- if is_incremental() -%}
+        delete from {{ this }}
+        where
+            {{ key_column }} not in (select population.{{ key_column }} from ({{ population_sql }}) as population)
+            {%- if scope %} and {{ scope }}{% endif %}
+    {%- endif -%}
+{%- endmacro %}

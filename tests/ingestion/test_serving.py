@@ -303,6 +303,15 @@ def _rebuild_orders(warehouse: Path, statements: str) -> None:
     con.close()
 
 
+def _published_then_rebuilt(tmp_path: Path, statements: str) -> tuple[Path, Path]:
+    """A first publication of the stamped warehouse, then a second run's `statements`."""
+    warehouse = _stamped_warehouse(tmp_path / "warehouse.duckdb")
+    serving_file = tmp_path / "serving.duckdb"
+    publish_serving(warehouse, serving_file)
+    _rebuild_orders(warehouse, statements)
+    return warehouse, serving_file
+
+
 def _published_orders(serving_file: Path, warehouse: Path) -> tuple[list[tuple], list[tuple]]:
     query = "select * exclude (_built_at) from core.fct_orders order by order_id"
     with duckdb.connect(str(serving_file), read_only=True) as con:
@@ -337,15 +346,28 @@ def test_a_stamped_table_is_patched_with_the_rows_built_since(tmp_path: Path) ->
         ).fetchone() == (3, datetime(2026, 1, 2, 6, 0))
 
 
-def test_rows_gone_without_a_rebuild_copy_the_table_whole(tmp_path: Path) -> None:
-    """A patch must add up to the warehouse's fingerprint: a row deleted outside a build
-    (no stamped replacement) would survive it, so the table is copied whole instead."""
-    warehouse = _stamped_warehouse(tmp_path / "warehouse.duckdb")
-    serving_file = tmp_path / "serving.duckdb"
-    publish_serving(warehouse, serving_file)
-    _rebuild_orders(
-        warehouse,
+def test_a_key_no_longer_built_is_deleted_from_the_patched_table(tmp_path: Path) -> None:
+    """A customer merged into another is deleted, not built again: its rows go too."""
+    warehouse, serving_file = _published_then_rebuilt(
+        tmp_path,
         "delete from core.fct_orders where order_id = 'o3';"
+        "insert into core.fct_orders values ('o1000', 1.0, timestamp '2026-01-02 06:00')",
+    )
+
+    report = publish_serving(warehouse, serving_file)
+
+    assert report.patched == {"core.fct_orders": 1}
+    published, built = _published_orders(serving_file, warehouse)
+    assert published == built
+    assert "o3" not in {row[0] for row in published}
+
+
+def test_a_row_changed_without_a_new_stamp_copies_the_table_whole(tmp_path: Path) -> None:
+    """A patch must add up to the warehouse's fingerprint: a row changed outside a build
+    (its stamp unchanged) would survive it, so the table is copied whole instead."""
+    warehouse, serving_file = _published_then_rebuilt(
+        tmp_path,
+        "update core.fct_orders set amount = 0 where order_id = 'o3';"
         "insert into core.fct_orders values ('o1000', 1.0, timestamp '2026-01-02 06:00')",
     )
 
@@ -354,4 +376,4 @@ def test_rows_gone_without_a_rebuild_copy_the_table_whole(tmp_path: Path) -> Non
     assert "core.fct_orders" in report.copied and report.patched == {}
     published, built = _published_orders(serving_file, warehouse)
     assert published == built
-    assert "o3" not in {row[0] for row in published}
+    assert ("o3", 0) in published

@@ -4,7 +4,14 @@
 -- (latest sign-up, then latest load), earliest_non_empty (earliest sign-up),
 -- source_priority (the most trusted feed in seeds/survivorship_source_priority.csv, then
 -- the latest). Aggregating policies combine every account: earliest / latest (timestamps),
--- any_true / all_true (flags).
+-- any_true / all_true (flags). Incremental by customer (macros/customers_incremental.sql):
+-- only the customers whose accounts changed are chosen again.
+{{ config(
+    materialized='incremental',
+    unique_key='customer_id',
+    post_hook=["{{ cx_delete_gone_keys('customer_id', cx_crm_account_counts()) }}"],
+) }}
+
 with
 
 records as (select * from {{ ref('int_records_resolved') }}),
@@ -14,6 +21,34 @@ crm_customers as (select * from {{ ref('stg_crm__customers') }}),
 survivorship_rules as (select * from {{ ref('survivorship_rules') }}),
 
 source_priority as (select * from {{ ref('survivorship_source_priority') }}),
+
+{% if is_incremental() %}
+
+-- customers whose accounts changed since this model's last build: an account landed (new or
+-- corrected) or was resolved (new, or moved to the customer), or the customer lost one to
+-- another customer (its count of accounts changed; one left with none is deleted by the
+-- post-hook)
+account_counts as ({{ cx_crm_account_counts() }}),
+
+touched as (
+
+    select records.customer_id
+    from crm_customers
+    inner join records
+        on crm_customers.crm_record_id = records.record_id
+    where
+        crm_customers._loaded_at >= {{ cx_incremental_since() }}
+        or records._resolved_at > {{ cx_incremental_since() }}
+    union
+    select account_counts.customer_id
+    from account_counts
+    left join {{ this }} as built
+        on account_counts.customer_id = built.customer_id
+    where account_counts.crm_record_count is distinct from built.crm_record_count
+
+),
+
+{% endif %}
 
 accounts as (
 
@@ -27,6 +62,9 @@ accounts as (
         on crm_customers.crm_record_id = records.record_id
     left join source_priority
         on crm_customers.feed = source_priority.feed
+    {% if is_incremental() %}
+    where records.customer_id in (select touched.customer_id from touched)
+    {% endif %}
 
 ),
 
@@ -177,7 +215,8 @@ final as (
         chosen.phone_source_record_id,
         chosen.address_source_record_id,
         chosen.segment_source_record_id,
-        aggregated.crm_record_count
+        aggregated.crm_record_count,
+        {{ cx_built_at() }}
     from aggregated
     cross join aggregate_policies
     left join chosen

@@ -1,7 +1,14 @@
 -- One row per resolved customer: the golden record built by the declared survivorship
 -- policies (int_customer_attributes_survived; consent is contactable only when every CRM
 -- account consents), contacts from any linked source for customers without CRM ones, and
--- the trailing-12-month value.
+-- the trailing-12-month value. Incremental by customer (macros/customers_incremental.sql):
+-- only the customers whose inputs changed are built again.
+{{ config(
+    materialized='incremental',
+    unique_key='customer_id',
+    post_hook=["{{ cx_delete_gone_keys('customer_id', cx_resolved_customers()) }}"],
+) }}
+
 with
 
 records as (select * from {{ ref('int_records_resolved') }}),
@@ -14,7 +21,7 @@ fuzzy_pairs as (select * from {{ ref('int_identity_fuzzy_pairs_matched') }}),
 
 orders as (select * from {{ ref('fct_orders') }}),
 
-customers as (
+all_customers as (
 
     select
         customer_id,
@@ -24,15 +31,121 @@ customers as (
 
 ),
 
+fuzzy_matched as (
+
+    select distinct records.customer_id
+    from fuzzy_pairs
+    inner join records
+        on fuzzy_pairs.record_id = records.record_id
+
+),
+
+all_order_values as (
+
+    select
+        customer_id,
+        count(*) as lifetime_order_count,
+        sum(case
+            when ordered_at >= {{ dbt.dateadd('month', -12, cx_now()) }} and not is_canceled
+                then order_amount
+            else 0
+        end) as revenue_t12m,
+        min(ordered_at) as first_ordered_at,
+        max(ordered_at) as last_ordered_at
+    from orders
+    where customer_id is not null
+    group by customer_id
+
+),
+
+{% if is_incremental() %}
+
+-- customers whose golden record may have changed since this model's last build
+touched as (
+
+    -- a record of theirs is new or moved to them
+    select customer_id
+    from records
+    where _resolved_at > {{ cx_incremental_since() }}
+    union
+    -- a record of theirs was collected again (it landed again: its contacts may differ)
+    select records.customer_id
+    from identifiers
+    inner join records
+        on identifiers.record_id = records.record_id
+    where identifiers._loaded_at >= {{ cx_incremental_since() }}
+    union
+    -- their CRM attributes were chosen again
+    select customer_id
+    from survived
+    where _built_at > {{ cx_incremental_since() }}
+    union
+    -- they lost a record to another customer
+    select all_customers.customer_id
+    from all_customers
+    left join {{ this }} as built
+        on all_customers.customer_id = built.customer_id
+    where all_customers.source_record_count is distinct from built.source_record_count
+    union
+    -- their order value changed: orders built since, or the 12-month window moved on
+    select built.customer_id
+    from {{ this }} as built
+    left join all_order_values
+        on built.customer_id = all_order_values.customer_id
+    where
+        coalesce(all_order_values.lifetime_order_count, 0) is distinct from built.lifetime_order_count
+        or coalesce(all_order_values.revenue_t12m, 0) is distinct from built.revenue_t12m
+        or all_order_values.first_ordered_at is distinct from built.first_ordered_at
+        or all_order_values.last_ordered_at is distinct from built.last_ordered_at
+    union
+    -- a fuzzy match of theirs appeared or went
+    select built.customer_id
+    from {{ this }} as built
+    left join fuzzy_matched
+        on built.customer_id = fuzzy_matched.customer_id
+    where built.has_fuzzy_match is distinct from (fuzzy_matched.customer_id is not null)
+
+),
+
+{% endif %}
+
+customers as (
+
+    select *
+    from all_customers
+    {% if is_incremental() %}
+    where customer_id in (select touched.customer_id from touched)
+    {% endif %}
+
+),
+
+customer_records as (
+
+    select *
+    from records
+    {% if is_incremental() %}
+    where customer_id in (select customers.customer_id from customers)
+    {% endif %}
+
+),
+
+order_value as (
+
+    select *
+    from all_order_values
+    where customer_id in (select customers.customer_id from customers)
+
+),
+
 -- the records of customers whose CRM accounts give no email or no phone (or who have no CRM
 -- account: known only from surveys or service channels); only these fall back on the email
 -- or phone of their other records
 fallback_records as (
 
-    select records.*
-    from records
+    select customer_records.*
+    from customer_records
     left join survived
-        on records.customer_id = survived.customer_id
+        on customer_records.customer_id = survived.customer_id
     where survived.email is null or survived.phone is null
 
 ),
@@ -65,33 +178,6 @@ fallback_contacts as (
         max(case when identifier_type = 'phone' then record_id end) as phone_record_id
     from fallback_candidates
     where candidate_rank = 1
-    group by customer_id
-
-),
-
-fuzzy_matched as (
-
-    select distinct records.customer_id
-    from fuzzy_pairs
-    inner join records
-        on fuzzy_pairs.record_id = records.record_id
-
-),
-
-order_value as (
-
-    select
-        customer_id,
-        count(*) as lifetime_order_count,
-        sum(case
-            when ordered_at >= {{ dbt.dateadd('month', -12, cx_now()) }} and not is_canceled
-                then order_amount
-            else 0
-        end) as revenue_t12m,
-        min(ordered_at) as first_ordered_at,
-        max(ordered_at) as last_ordered_at
-    from orders
-    where customer_id is not null
     group by customer_id
 
 ),
@@ -138,7 +224,8 @@ final as (
             else 'none'
         end as value_tier,
         order_value.first_ordered_at,
-        order_value.last_ordered_at
+        order_value.last_ordered_at,
+        {{ cx_built_at() }}
     from customers
     left join survived
         on customers.customer_id = survived.customer_id

@@ -1,4 +1,13 @@
--- The customer timeline: every touchpoint of every customer in one fact.
+-- The customer timeline: every touchpoint of every customer in one fact. Incremental: an
+-- interaction is written again when its source row was built or landed since the last build,
+-- or its record moved to another customer; tickets and calls (rebuilt in full upstream) when
+-- their row differs from the one written.
+{{ config(
+    materialized='incremental',
+    unique_key='interaction_id',
+    post_hook=["{{ cx_delete_gone_keys('interaction_id', cx_service_contact_ids(), cx_service_contact_scope()) }}"],
+) }}
+
 with
 
 orders as (select * from {{ ref('fct_orders') }}),
@@ -15,21 +24,45 @@ records as (select * from {{ ref('int_records_resolved') }}),
 
 journey_stages as (select * from {{ ref('journey_stages') }}),
 
+service_contacts as (
+
+    select
+        ticket_id as interaction_id, customer_id, 'ticket' as interaction_type, channel, touchpoint,
+        created_at as occurred_at
+    from tickets
+    union all
+    select call_id, customer_id, 'call', 'phone', touchpoint, started_at
+    from calls
+
+),
+
 unioned as (
 
     select
         order_id as interaction_id, customer_id, 'order' as interaction_type,
         coalesce(sales_channel, 'unknown') as channel, 'checkout' as touchpoint, ordered_at as occurred_at
     from orders
+    {% if is_incremental() %}
+    where _built_at > {{ cx_incremental_since() }}
+    {% endif %}
     union all
     select response_id, customer_id, 'survey_response', channel, touchpoint, submitted_at
     from responses
+    {% if is_incremental() %}
+    where _built_at > {{ cx_incremental_since() }}
+    {% endif %}
     union all
-    select ticket_id, customer_id, 'ticket', channel, touchpoint, created_at
-    from tickets
-    union all
-    select call_id, customer_id, 'call', 'phone', touchpoint, started_at
-    from calls
+    {% if is_incremental() %}
+    (
+        select * from service_contacts
+        except
+        select interaction_id, customer_id, interaction_type, channel, touchpoint, occurred_at
+        from {{ this }}
+        where interaction_type in ('ticket', 'call')
+    )
+    {% else %}
+    select * from service_contacts
+    {% endif %}
     union all
     select
         web_sessions.session_id, records.customer_id, 'web_session', 'web', web_sessions.touchpoint,
@@ -37,6 +70,11 @@ unioned as (
     from web_sessions
     left join records
         on web_sessions.session_id = records.record_id
+    {% if is_incremental() %}
+    where
+        web_sessions._loaded_at >= {{ cx_incremental_since() }}
+        or records._resolved_at > {{ cx_incremental_since() }}
+    {% endif %}
 
 ),
 
@@ -50,7 +88,8 @@ final as (
         unioned.touchpoint,
         coalesce(journey_stages.journey_stage, 'unknown') as journey_stage,
         unioned.occurred_at,
-        cast(unioned.occurred_at as date) as occurred_date
+        cast(unioned.occurred_at as date) as occurred_date,
+        {{ cx_built_at() }}
     from unioned
     left join journey_stages
         on unioned.touchpoint = journey_stages.touchpoint

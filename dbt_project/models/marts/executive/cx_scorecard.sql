@@ -91,37 +91,56 @@ call_monthly as (
 
 ),
 
--- each customer's latest NPS category as of each month's end
-latest_category as (
+-- each customer's last NPS category of each month they answered in...
+monthly_categories as (
 
     select
-        month_bounds.month_start,
-        responses.customer_id,
-        responses.nps_category,
-        row_number() over (
-            partition by month_bounds.month_start, responses.customer_id
-            order by responses.submitted_at desc, responses.response_id desc
-        ) as recency_rank
-    from month_bounds
-    inner join responses
-        on month_bounds.next_month_start > responses.submitted_at
-    where responses.nps_category is not null and responses.customer_id is not null
+        customer_id,
+        answered_month,
+        nps_category
+    from (
+        select
+            customer_id,
+            nps_category,
+            {{ month_start('submitted_at') }} as answered_month,
+            row_number() over (
+                partition by customer_id, {{ month_start('submitted_at') }}
+                order by submitted_at desc, response_id desc
+            ) as recency_rank
+        from responses
+        where nps_category is not null and customer_id is not null
+    ) as ranked
+    where recency_rank = 1
 
 ),
 
-revenue_t12m as (
+-- ...holds as their latest category until the next month they answered in
+category_spans as (
+
+    select
+        customer_id,
+        nps_category,
+        answered_month,
+        lead(answered_month) over (partition by customer_id order by answered_month) as next_answered_month
+    from monthly_categories
+
+),
+
+-- customers whose latest NPS category as of a month's end is detractor
+latest_detractors as (
 
     select
         month_bounds.month_start,
-        orders.customer_id,
-        sum(orders.order_amount) as revenue_t12m
-    from month_bounds
-    inner join orders
+        category_spans.customer_id
+    from category_spans
+    inner join month_bounds
         on
-            month_bounds.next_month_start > orders.ordered_at
-            and orders.ordered_at >= {{ dbt.dateadd('month', -12, 'month_bounds.next_month_start') }}
-    where not orders.is_canceled and orders.customer_id is not null
-    group by 1, 2
+            category_spans.answered_month <= month_bounds.month_start
+            and (
+                category_spans.next_answered_month is null
+                or category_spans.next_answered_month > month_bounds.month_start
+            )
+    where category_spans.nps_category = 'detractor'
 
 ),
 
@@ -138,10 +157,29 @@ overdue_holders as (
 
 at_risk_customers as (
 
-    select month_start, customer_id from latest_category
-    where recency_rank = 1 and nps_category = 'detractor'
+    select month_start, customer_id from latest_detractors
     union
     select month_start, customer_id from overdue_holders
+
+),
+
+-- the trailing-12-month revenue of each customer at risk, as of the month's end
+revenue_t12m as (
+
+    select
+        at_risk_customers.month_start,
+        at_risk_customers.customer_id,
+        sum(orders.order_amount) as revenue_t12m
+    from at_risk_customers
+    inner join month_bounds
+        on at_risk_customers.month_start = month_bounds.month_start
+    inner join orders
+        on
+            at_risk_customers.customer_id = orders.customer_id
+            and month_bounds.next_month_start > orders.ordered_at
+            and orders.ordered_at >= {{ dbt.dateadd('month', -12, 'month_bounds.next_month_start') }}
+    where not orders.is_canceled
+    group by 1, 2
 
 ),
 
