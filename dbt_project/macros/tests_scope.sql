@@ -1,0 +1,19 @@
+{#- A data test configured `where: latest_build` checks only the rows the model's latest
+    build wrote (its largest `_built_at`): every row after a full build, the rows written
+    after an incremental one. Only for checks a build cannot break in rows it did not write:
+    - uniqueness of the key an incremental build replaces rows by (delete+insert removes the
+      key's old rows before inserting its new ones), or of a column that key determines;
+    - a relationship to a parent that loses rows only in a full build, which rebuilds the
+      child in full too (an incremental model whose incremental parent was rebuilt in full
+      is: macros/incremental.sql). A parent that can lose rows in an incremental build
+      (dim_customers: a customer merged into another) keeps a whole-table test.
+    Any other `where` is dbt's own. -#}
+{% macro get_where_subquery(relation) -%}
+    {%- if config.get('where') == 'latest_build' -%}
+        {%- set latest -%}
+            (select * from {{ relation }} where _built_at = (select max(_built_at) from {{ relation }})) dbt_subquery
+        {%- endset -%}
+        {{ return(latest) }}
+    {%- endif -%}
+    {{ return(adapter.dispatch('get_where_subquery', 'dbt')(relation)) }}
+{%- endmacro %}
