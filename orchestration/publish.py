@@ -35,7 +35,11 @@ SERVING_KEY = dg.AssetKey(["serving", "serving_duckdb"])
 def serving_duckdb(context: dg.AssetExecutionContext, cxmart: CxmartHome) -> dg.MaterializeResult:
     parquet_dir = cxmart.parquet_path
     report = publish_serving(cxmart.warehouse_path, cxmart.serving_path, parquet_dir=parquet_dir)
-    context.log.info(f"published {len(report.row_counts)} tables to {report.serving_path}")
+    context.log.info(
+        f"published {len(report.row_counts)} tables to {report.serving_path}: "
+        f"{len(report.copied) - len(report.patched)} copied whole, {len(report.patched)} "
+        f"patched with the rows built since the last publication, the others kept"
+    )
     parquet_metadata = (
         {
             "parquet_dir": dg.MetadataValue.path(str(parquet_dir)),
@@ -48,6 +52,9 @@ def serving_duckdb(context: dg.AssetExecutionContext, cxmart: CxmartHome) -> dg.
         metadata={
             "path": dg.MetadataValue.path(str(report.serving_path)),
             "tables": len(report.row_counts),
+            "tables_copied_whole": len(report.copied) - len(report.patched),
+            "tables_patched": len(report.patched),
+            "rows_patched": sum(report.patched.values()),
             **parquet_metadata,
             **{table: count for table, count in report.row_counts.items() if "." in table},
         }

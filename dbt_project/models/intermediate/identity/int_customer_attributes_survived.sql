@@ -22,23 +22,42 @@ survivorship_rules as (select * from {{ ref('survivorship_rules') }}),
 
 source_priority as (select * from {{ ref('survivorship_source_priority') }}),
 
+-- every CRM account with its customer, joined once
+crm_accounts as (
+
+    select
+        records.customer_id,
+        records._resolved_at,
+        crm_customers.*
+    from crm_customers
+    inner join records
+        on crm_customers.crm_record_id = records.record_id
+
+),
+
 {% if is_incremental() %}
 
 -- customers whose accounts changed since this model's last build: an account landed (new or
 -- corrected) or was resolved (new, or moved to the customer), or the customer lost one to
 -- another customer (its count of accounts changed; one left with none is deleted by the
 -- post-hook)
-account_counts as ({{ cx_crm_account_counts() }}),
+account_counts as (
+
+    select
+        customer_id,
+        count(*) as crm_record_count
+    from crm_accounts
+    group by customer_id
+
+),
 
 touched as (
 
-    select records.customer_id
-    from crm_customers
-    inner join records
-        on crm_customers.crm_record_id = records.record_id
+    select customer_id
+    from crm_accounts
     where
-        crm_customers._loaded_at >= {{ cx_incremental_since() }}
-        or records._resolved_at > {{ cx_incremental_since() }}
+        _loaded_at >= {{ cx_incremental_since() }}
+        or _resolved_at > {{ cx_incremental_since() }}
     union
     select account_counts.customer_id
     from account_counts
@@ -53,17 +72,14 @@ touched as (
 accounts as (
 
     select
-        records.customer_id,
-        crm_customers.*,
+        crm_accounts.*,
         -- a feed not listed is trusted less than every listed one
         coalesce(source_priority.source_priority, 1000000) as source_priority
-    from crm_customers
-    inner join records
-        on crm_customers.crm_record_id = records.record_id
+    from crm_accounts
     left join source_priority
-        on crm_customers.feed = source_priority.feed
+        on crm_accounts.feed = source_priority.feed
     {% if is_incremental() %}
-    where records.customer_id in (select touched.customer_id from touched)
+    where crm_accounts.customer_id in (select touched.customer_id from touched)
     {% endif %}
 
 ),

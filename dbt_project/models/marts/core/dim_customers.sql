@@ -11,11 +11,13 @@
 
 with
 
-records as (select * from {{ ref('int_records_resolved') }}),
+-- not materialized: read where used (DuckDB would first copy a table read more than once;
+-- 18 M records at SF10, the incremental build 8.5 → 4.8 s)
+records as not materialized (select * from {{ ref('int_records_resolved') }}),
 
-identifiers as (select * from {{ ref('int_identifiers_collected') }}),
+identifiers as not materialized (select * from {{ ref('int_identifiers_collected') }}),
 
-survived as (select * from {{ ref('int_customer_attributes_survived') }}),
+survived as not materialized (select * from {{ ref('int_customer_attributes_survived') }}),
 
 fuzzy_pairs as (select * from {{ ref('int_identity_fuzzy_pairs_matched') }}),
 

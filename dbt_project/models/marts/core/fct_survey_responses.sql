@@ -8,7 +8,8 @@
 
 with
 
-invitations as (select * from {{ ref('stg_survey__invitations') }}),
+-- not materialized: read where used (DuckDB would first copy the 5 M invitations at SF10)
+invitations as not materialized (select * from {{ ref('stg_survey__invitations') }}),
 
 records as (select * from {{ ref('int_records_resolved') }}),
 
