@@ -73,7 +73,8 @@ final as (
         credited.identifier_value,
         credited.node_id,
         -- when the last row behind this identifier of this record landed
-        credited._loaded_at
+        credited._loaded_at,
+        {{ cx_built_at() }}
     from credited
     inner join {{ ref('int_identity_rules_enabled') }} as rules
         on credited.rule_order = rules.rule_order
