@@ -241,7 +241,11 @@
     {%- if is_incremental() -%}
         delete from {{ this }}
         where
-            {{ key_column }} not in (select population.{{ key_column }} from ({{ population_sql }}) as population)
+            {{ key_column }} not in (
+                -- a null in a not-in list would match nothing, and delete nothing
+                select population.{{ key_column }} from ({{ population_sql }}) as population
+                where population.{{ key_column }} is not null
+            )
             {%- if scope %} and {{ scope }}{% endif %}
     {%- endif -%}
 {%- endmacro %}
