@@ -221,14 +221,22 @@ def _worth_reusing(previous: dict[str, TableState], current: dict[str, TableStat
     return 2 * to_write <= total
 
 
+def _columns(con: duckdb.DuckDBPyConnection, qualified: str) -> set[str]:
+    """The column names of `<schema>.<table>` in the connection's database (none if absent)."""
+    schema, table = qualified.split(".", 1)
+    return {
+        column
+        for (column,) in con.execute(
+            "select column_name from duckdb_columns() where database_name = current_database() "
+            "and schema_name = ? and table_name = ?",
+            [schema, table],
+        ).fetchall()
+    }
+
+
 def _build_keys(con: duckdb.DuckDBPyConnection) -> dict[str, tuple[str, ...]]:
     """Each incremental model's unique_key as its last logged build names it."""
-    logged = con.execute(
-        "select count(*) from duckdb_columns() where database_name = current_database() "
-        "and schema_name = 'dbt_state' and table_name = 'incremental_builds' "
-        "and column_name = 'unique_key'"
-    ).fetchone()[0]
-    if not logged:
+    if "unique_key" not in _columns(con, BUILD_LOG):
         return {}
     return {
         model: tuple(column.strip() for column in key.split(","))
@@ -292,13 +300,7 @@ def _published_state(serving: Path) -> dict[str, TableState]:
         return {}
     con = duckdb.connect(str(serving), read_only=True)
     try:
-        recorded = {
-            column
-            for (column,) in con.execute(
-                "select column_name from duckdb_columns() where schema_name = 'ops' "
-                "and table_name = 'publication'"
-            ).fetchall()
-        }
+        recorded = _columns(con, "ops.publication")
         if "fingerprint" not in recorded:
             return {}
         built_through = "built_through" if "built_through" in recorded else "null"

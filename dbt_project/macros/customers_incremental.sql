@@ -8,16 +8,12 @@
     `cx_delete_gone_keys` (macros/incremental.sql) deletes the customers missing from the
     model's population. -#}
 
-{#- Each customer with CRM accounts and how many (the population of
-    int_customer_attributes_survived). -#}
-{% macro cx_crm_account_counts() -%}
-    select
-        records.customer_id,
-        count(*) as crm_record_count
+{#- Each customer with a CRM account (the population of int_customer_attributes_survived). -#}
+{% macro cx_crm_customers() -%}
+    select records.customer_id
     from {{ ref('stg_crm__customers') }} as crm_customers
     inner join {{ ref('int_records_resolved') }} as records
         on crm_customers.crm_record_id = records.record_id
-    group by records.customer_id
 {%- endmacro %}
 
 {#- Each resolved customer (the population of dim_customers). -#}

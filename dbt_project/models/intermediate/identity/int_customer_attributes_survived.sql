@@ -9,7 +9,7 @@
 {{ config(
     materialized='incremental',
     unique_key='customer_id',
-    post_hook=["{{ cx_delete_gone_keys('customer_id', cx_crm_account_counts()) }}"],
+    post_hook=["{{ cx_delete_gone_keys('customer_id', cx_crm_customers()) }}"],
 ) }}
 
 with

@@ -131,14 +131,6 @@ customer_records as (
 
 ),
 
-order_value as (
-
-    select *
-    from all_order_values
-    where customer_id in (select customers.customer_id from customers)
-
-),
-
 -- the records of customers whose CRM accounts give no email or no phone (or who have no CRM
 -- account: known only from surveys or service channels); only these fall back on the email
 -- or phone of their other records
@@ -235,7 +227,7 @@ final as (
         on customers.customer_id = fallback_contacts.customer_id
     left join fuzzy_matched
         on customers.customer_id = fuzzy_matched.customer_id
-    left join order_value
+    left join all_order_values as order_value
         on customers.customer_id = order_value.customer_id
 
 )
