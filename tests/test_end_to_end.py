@@ -917,7 +917,9 @@ INCREMENTAL_TABLES = (
     "intermediate.int_identity_record_anchors",
     "intermediate.int_identity_components_resolved",
     "intermediate.int_customer_attributes_survived",
+    "intermediate.int_contacts_sequenced",
     "core.dim_customers",
+    "core.fct_calls",
     "core.fct_interactions",
     "core.fct_identity_links",
     "core.fct_orders",
@@ -1000,25 +1002,40 @@ def test_an_incremental_refresh_equals_a_full_rebuild(
         " 'planted' as _file_sha256, now() as _loaded_at) from raw.crm_orders where order_ref = ?",
         [order_ref],
     )
+    # a call an hour after a ticket resolved at first contact: the ticket is no longer, so
+    # an old contact of the customer changes too
+    ticket_id, customer_ref, created_at = con.execute(
+        "select tickets.ticket_id, raw_tickets.customer_ref, tickets.created_at"
+        " from core.fct_tickets as tickets inner join raw.support_tickets as raw_tickets"
+        " on tickets.feed = raw_tickets._feed and tickets.ticket_ref = raw_tickets.ticket_ref"
+        " where tickets.is_first_contact_resolution and raw_tickets.customer_ref is not null"
+        " order by tickets.ticket_id limit 1"
+    ).fetchone()
+    con.execute(
+        "insert into raw.calls select * replace ('planted-call' as call_ref, ? as customer_ref,"
+        " null as caller_phone, ?::timestamp + interval 1 hour as started_at,"
+        " 'planted' as _file_sha256, now() as _loaded_at) from raw.calls limit 1",
+        [customer_ref, created_at],
+    )
     con.close()
     monkeypatch.setenv("CXMART_HOME", str(home))
 
     assert refresh().success
 
-    # the refresh built incrementally: each model read only the rows landed since its last build
-    results = json.loads((paths.dbt_target_dir(home) / "run_results.json").read_text())
-    compiled = {
-        result["unique_id"].rsplit(".", 1)[1]: result["compiled_code"] or ""
-        for result in results["results"]
-        if result["unique_id"].startswith("model.")
-    }
-    assert {
-        table: "_loaded_at >=" in compiled[table.split(".")[1]] for table in INCREMENTAL_TABLES
-    } == dict.fromkeys(INCREMENTAL_TABLES, True)
-
     con = _attach_a_full_rebuild(warehouse, tmp_path)
     con.execute(f"attach '{paths.serving_path(home)}' as served (read_only)")
     try:
+        # the refresh built every incremental model incrementally...
+        rebuilt_in_full = dict(
+            con.execute(
+                "select model_name, arg_max(rebuilt_in_full, run_started_at)"
+                " from inc.dbt_state.incremental_decisions group by 1"
+            ).fetchall()
+        )
+        first_contact_resolution = con.execute(
+            "select is_first_contact_resolution from inc.core.fct_tickets where ticket_id = ?",
+            [ticket_id],
+        ).fetchone()[0]
         # the published facts were patched with the rows built since, not copied whole...
         patched = dict(
             con.execute(
@@ -1042,8 +1059,12 @@ def test_an_incremental_refresh_equals_a_full_rebuild(
         ).fetchone()[0]
     finally:
         con.close()
+    assert {table: rebuilt_in_full[table.split(".")[1]] for table in INCREMENTAL_TABLES} == (
+        dict.fromkeys(INCREMENTAL_TABLES, False)
+    )
     # it touched the old rows the new ones changed...
     assert started
+    assert not first_contact_resolution, "a call came an hour after the ticket"
     assert moved[0] >= 2 and moved[1] == 1, "the two customers' orders now share one customer"
     # ...and left every incremental table as a full rebuild would
     assert differing == {table: 0 for table in (*INCREMENTAL_TABLES, RESOLVED_TABLE)}

@@ -1,22 +1,23 @@
 -- Service contacts (tickets and calls) of each customer in time order, with the gap to the
 -- previous and next contact on any channel: the basis of FCR and repeat contact.
+-- Incremental (macros/contacts_incremental.sql): a contact's flags depend on the customer's
+-- other contacts, so a build sequences again every contact of the customers that gained, lost
+-- or moved a contact since the last one, and keeps the other customers' rows.
+{{ config(
+    materialized='incremental',
+    unique_key='contact_id',
+    post_hook=["{{ cx_delete_gone_keys('contact_id', cx_service_contacts()) }}"],
+) }}
+
 with
 
-tickets as (select * from {{ ref('int_tickets_unioned') }}),
+contacts as ({{ cx_service_contacts() }}),
 
-calls as (select * from {{ ref('stg_service__calls') }}),
+{% if is_incremental() %}
 
-records as (select * from {{ ref('int_records_resolved') }}),
+{{ cx_contacts_to_sequence('contacts') }}
 
-contacts as (
-
-    select ticket_id as contact_id, 'ticket' as contact_type, created_at as contacted_at
-    from tickets
-    union all
-    select call_id, 'call', started_at
-    from calls
-
-),
+{% else %}
 
 resolved as (
 
@@ -24,10 +25,12 @@ resolved as (
         contacts.*,
         records.customer_id
     from contacts
-    left join records
+    left join {{ ref('int_records_resolved') }} as records
         on contacts.contact_id = records.record_id
 
 ),
+
+{% endif %}
 
 sequenced as (
 
@@ -59,7 +62,8 @@ final as (
         coalesce(
             next_contact_at <= {{ dbt.dateadd('day', var('repeat_contact_window_days'), 'contacted_at') }},
             false
-        ) as has_next_contact_in_window
+        ) as has_next_contact_in_window,
+        {{ cx_built_at() }}
     from sequenced
 
 )

@@ -1,7 +1,24 @@
 -- One row per call offered to a queue, with handle time and service-level flags.
+-- Incremental: a call is written again when it landed again or its contact (customer and
+-- repeat flag) was sequenced again since the last build.
+{{ config(materialized='incremental', unique_key='call_id') }}
+
 with
 
-calls as (select * from {{ ref('stg_service__calls') }}),
+calls as (
+
+    select *
+    from {{ ref('stg_service__calls') }}
+    {% if is_incremental() %}
+    where
+        _loaded_at >= {{ cx_incremental_since() }}
+        or call_id in (
+            select contact_id from {{ ref('int_contacts_sequenced') }}
+            where contact_type = 'call' and _built_at > {{ cx_incremental_since() }}
+        )
+    {% endif %}
+
+),
 
 contacts as (select * from {{ ref('int_contacts_sequenced') }}),
 
@@ -27,7 +44,8 @@ final as (
         calls.is_abandoned,
         not calls.is_abandoned and calls.wait_seconds <= 20 as is_answered_within_service_level,
         contacts.is_repeat_contact,
-        calls.agent_ref
+        calls.agent_ref,
+        {{ cx_built_at() }}
     from calls
     left join contacts
         on calls.call_id = contacts.contact_id

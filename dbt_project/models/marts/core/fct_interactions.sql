@@ -1,11 +1,11 @@
 -- The customer timeline: every touchpoint of every customer in one fact. Incremental: an
 -- interaction is written again when its source row was built or landed since the last build,
--- or its record moved to another customer; tickets and calls (rebuilt in full upstream) when
--- their row differs from the one written.
+-- or its record moved to another customer; tickets (rebuilt in full upstream) when their row
+-- differs from the one written.
 {{ config(
     materialized='incremental',
     unique_key='interaction_id',
-    post_hook=["{{ cx_delete_gone_keys('interaction_id', cx_service_contact_ids(), cx_service_contact_scope()) }}"],
+    post_hook=["{{ cx_delete_gone_keys('interaction_id', cx_ticket_ids(), cx_ticket_scope()) }}"],
 ) }}
 
 with
@@ -24,15 +24,12 @@ records as (select * from {{ ref('int_records_resolved') }}),
 
 journey_stages as (select * from {{ ref('journey_stages') }}),
 
-service_contacts as (
+ticket_contacts as (
 
     select
         ticket_id as interaction_id, customer_id, 'ticket' as interaction_type, channel, touchpoint,
         created_at as occurred_at
     from tickets
-    union all
-    select call_id, customer_id, 'call', 'phone', touchpoint, started_at
-    from calls
 
 ),
 
@@ -52,16 +49,22 @@ unioned as (
     where _built_at > {{ cx_incremental_since() }}
     {% endif %}
     union all
+    select call_id, customer_id, 'call', 'phone', touchpoint, started_at
+    from calls
+    {% if is_incremental() %}
+    where _built_at > {{ cx_incremental_since() }}
+    {% endif %}
+    union all
     {% if is_incremental() %}
     (
-        select * from service_contacts
+        select * from ticket_contacts
         except
         select interaction_id, customer_id, interaction_type, channel, touchpoint, occurred_at
         from {{ this }}
-        where interaction_type in ('ticket', 'call')
+        where interaction_type = 'ticket'
     )
     {% else %}
-    select * from service_contacts
+    select * from ticket_contacts
     {% endif %}
     union all
     select
