@@ -5,6 +5,10 @@ with an atomic rename. BI clients never open `warehouse.duckdb`; a client holdin
 serving file keeps reading its snapshot, a new connection sees the new one, and a failure at
 any point leaves the previous serving file untouched.
 
+The file replaced by a swap is kept beside it as the standby (`.serving.duckdb.standby`): the
+next publication brings it up to date by difference instead of copying the published file,
+unless a reader still has it open or an erasure happened since (see `_take_standby`).
+
 For tools that prefer files, the role tables can also be published as one Parquet file each
 (`serving_parquet/<schema>/<table>.parquet`), staged the same way: written into a folder
 beside the published one and moved over the previous file with an atomic rename per file.
@@ -18,6 +22,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
+from typing import Literal
 
 import duckdb
 
@@ -26,6 +31,8 @@ from ingestion import paths
 PUBLISHED_SCHEMAS: tuple[str, ...] = ("core", "frontline", "manager", "executive", "ops")
 # the role tables: what the Parquet export writes (core and ops stay in serving.duckdb)
 PARQUET_SCHEMAS: tuple[str, ...] = ("frontline", "manager", "executive")
+
+StartedFrom = Literal["standby", "copy", "new"]
 
 
 @dataclass(frozen=True)
@@ -38,6 +45,8 @@ class PublishReport:
     copied: tuple[str, ...] = ()
     # of those, the tables patched rather than copied whole: rows written per table
     patched: dict[str, int] = field(default_factory=dict)
+    # what the new file started from: the standby, a copy of the published file, or nothing
+    started_from: StartedFrom = "new"
 
 
 # A published table whose rows carry this stamp (the start of the dbt build that wrote the
@@ -86,13 +95,32 @@ def _staging_path(published: Path) -> Path:
     return published.with_name(f".{published.name}.{os.getpid()}.tmp")
 
 
+def _standby_path(published: Path) -> Path:
+    """The file the last swap replaced, kept for the next publication to start from. Not a
+    leftover: `_remove_leftovers` removes only names ending in .tmp."""
+    return published.with_name(f".{published.name}.standby")
+
+
+def _connect(database: Path) -> duckdb.DuckDBPyConnection:
+    return duckdb.connect(str(database), config={"memory_limit": paths.duckdb_memory_limit()})
+
+
+def _discard(con: duckdb.DuckDBPyConnection | None, staging_file: Path) -> None:
+    if con is not None:
+        con.close()
+    staging_file.unlink(missing_ok=True)
+
+
 def _remove_leftovers(published: Path) -> None:
-    """Staging files or folders of a publication killed mid-way (one publisher at a time)."""
-    for stale in published.parent.glob(f".{published.name}.*.tmp"):
-        if stale.is_dir():
-            shutil.rmtree(stale, ignore_errors=True)
-        else:
-            stale.unlink(missing_ok=True)
+    """Staging files or folders of a publication killed mid-way (one publisher at a time),
+    and DuckDB's write-ahead log of a staging file: a later staging file of the same name
+    (a process id reused) would replay it."""
+    for pattern in (f".{published.name}.*.tmp", f".{published.name}.*.tmp.wal"):
+        for stale in published.parent.glob(pattern):
+            if stale.is_dir():
+                shutil.rmtree(stale, ignore_errors=True)
+            else:
+                stale.unlink(missing_ok=True)
 
 
 def publish_serving(
@@ -103,15 +131,18 @@ def publish_serving(
 ) -> PublishReport:
     """Copy every table of `schemas` from the warehouse into a new serving file, atomically.
 
-    Only the tables whose content changed since the last publication are written: a table is
-    written again when its fingerprint (columns, row count and a hash of every row) differs
-    from the one recorded in the published file's ops.publication. The new file starts as a
-    copy of the published one when that saves copying most rows (`_worth_reusing`: never
-    after an erasure, nor when the copy would be mostly free space), else empty.
+    Only the tables whose content changed since the file the new one starts from was
+    published are written: a table is written again when its fingerprint (columns, row
+    count and a hash of every row) differs from the one recorded in that file's
+    ops.publication. The new file starts from an earlier published file when that saves
+    copying most rows (`_worth_reusing`: never after an erasure, nor when the file would be
+    mostly free space): the standby (the file published before the current one, kept by the
+    last swap, see `_take_standby`) when it qualifies, else a copy of the published file;
+    otherwise it starts empty.
 
-    In a copied file, a table whose rows carry a build stamp (`_built_at`) is patched: the
-    rows of the keys built since the last publication replace the published ones, and the
-    result must add up to the warehouse's fingerprint, else the table is copied whole.
+    In a reused file, a table whose rows carry a build stamp (`_built_at`) is patched: the
+    rows of the keys built since that file was published replace its rows, and the result
+    must add up to the warehouse's fingerprint, else the table is copied whole.
 
     With `parquet_dir`, the tables of PARQUET_SCHEMAS are also exported from the new file as
     `<parquet_dir>/<schema>/<table>.parquet`. The files are staged before serving.duckdb is
@@ -128,23 +159,32 @@ def publish_serving(
         staging_parquet = _staging_path(parquet_dir)
     published_at = datetime.now(UTC).replace(tzinfo=None)
     previous = _published_state(serving)
-    current = _warehouse_state(warehouse, schemas, previous)
-    con = _open_staging(serving if _worth_reusing(previous, current) else None, staging_file)
+    con = _take_standby(serving, staging_file)
     try:
+        start = _recorded_state(con) if con is not None else previous
+        # the costly fingerprint pass is made once, counting the rows built since the file
+        # the publication starts from; should the standby not qualify, the copy's count is
+        # overstated (rows built since an older publication), never understated
+        current = _warehouse_state(warehouse, schemas, start)
+        started_from: StartedFrom = "standby"
+        if con is None or not _worth_reusing(start, current):
+            _discard(con, staging_file)
+            reuse = serving if _worth_reusing(previous, current) else None
+            con, started_from = _open_staging(reuse, staging_file)
+            start = previous
         copied, patched = _copy_published_tables(
-            con, warehouse, schemas, published_at, current, previous
+            con, warehouse, schemas, published_at, current, start, started_from
         )
         row_counts = {table: state.rows for table, state in sorted(current.items())}
         staged = _export_parquet(con, row_counts, staging_parquet) if staging_parquet else {}
         con.execute("checkpoint")
     except BaseException:
-        con.close()
-        staging_file.unlink(missing_ok=True)
+        _discard(con, staging_file)
         if staging_parquet is not None:
             shutil.rmtree(staging_parquet, ignore_errors=True)
         raise
     con.close()
-    os.replace(staging_file, serving)
+    _swap_in(staging_file, serving, keep_standby=not _erased(previous, current))
     parquet_files: dict[str, Path] = {}
     if parquet_dir is not None and staging_parquet is not None:
         parquet_files = _swap_in_parquet(staged, staging_parquet, parquet_dir, schemas)
@@ -155,24 +195,91 @@ def publish_serving(
         parquet_files=parquet_files,
         copied=tuple(copied),
         patched=patched,
+        started_from=started_from,
     )
 
 
-def _open_staging(reuse: Path | None, staging_file: Path) -> duckdb.DuckDBPyConnection:
+def _mostly_data(con: duckdb.DuckDBPyConnection) -> bool:
+    """Whether the file holds more data than free space: one that does not is not worth
+    reusing (replaced tables leave their blocks free, and a new file holds only live rows)."""
+    free_blocks, total_blocks = con.execute(
+        "select free_blocks, total_blocks from pragma_database_size()"
+    ).fetchone()
+    return 2 * free_blocks <= total_blocks
+
+
+def _open_here(path: Path) -> bool:
+    """Whether this process has `path` open, as one of /proc/self/fd; without /proc (not
+    Linux) it cannot tell, and answers yes."""
+    fds = Path("/proc/self/fd")
+    if not fds.is_dir():
+        return True
+    target = path.stat()
+    for fd in fds.iterdir():
+        try:
+            if os.path.samestat(fd.stat(), target):
+                return True
+        except OSError:  # closed since it was listed (the listing's own descriptor)
+            continue
+    return False
+
+
+def _take_standby(serving: Path, staging_file: Path) -> duckdb.DuckDBPyConnection | None:
+    """The standby, renamed to the staging path and opened read-write, or None when there is
+    none to take. Either way no standby is left: one not taken is deleted (the swap keeps a
+    new one), and a publication killed while writing it leaves a leftover, not a standby.
+
+    A BI reader that opened serving.duckdb before the last swap still reads the standby, and
+    its snapshot must not change: a reader in another process holds a shared lock on the
+    file, so the read-write open fails; locks do not conflict within a process, so a reader
+    in this one is looked for among this process's open files. A standby that is the live
+    file (which the swap never leaves) or mostly free space is not taken either."""
+    standby = _standby_path(serving)
+    if not standby.exists():
+        return None
+    if (serving.exists() and os.path.samefile(standby, serving)) or _open_here(standby):
+        standby.unlink()
+        return None
+    os.replace(standby, staging_file)
+    try:
+        con = _connect(staging_file)
+    except duckdb.IOException:  # "Could not set lock on file": a reader has it open
+        staging_file.unlink()
+        return None
+    if _mostly_data(con):
+        return con
+    _discard(con, staging_file)
+    return None
+
+
+def _open_staging(
+    reuse: Path | None, staging_file: Path
+) -> tuple[duckdb.DuckDBPyConnection, StartedFrom]:
     """The staging file: a copy of the published file `reuse`, or a new file when None or
     when that copy is more free space than data."""
-    config = {"memory_limit": paths.duckdb_memory_limit()}
     if reuse is not None:
         shutil.copyfile(reuse, staging_file)
-        con = duckdb.connect(str(staging_file), config=config)
-        free_blocks, total_blocks = con.execute(
-            "select free_blocks, total_blocks from pragma_database_size()"
-        ).fetchone()
-        if 2 * free_blocks <= total_blocks:
-            return con
-        con.close()  # mostly free space: start over
-        staging_file.unlink()
-    return duckdb.connect(str(staging_file), config=config)
+        con = _connect(staging_file)
+        if _mostly_data(con):
+            return con, "copy"
+        _discard(con, staging_file)  # mostly free space: start over
+    return _connect(staging_file), "new"
+
+
+def _swap_in(staging_file: Path, serving: Path, keep_standby: bool) -> None:
+    """Rename the staging file over `serving` and, with `keep_standby`, keep the file it
+    replaces as the standby.
+
+    The replaced file is linked under a leftover name before the swap and renamed to the
+    standby after it: `serving` exists at every moment, and a crash in between leaves a
+    leftover (removed by the next publication), never a standby that is the live file."""
+    if not keep_standby or not serving.exists():
+        os.replace(staging_file, serving)
+        return
+    link = serving.with_name(f".{serving.name}.{os.getpid()}.standby.tmp")
+    os.link(serving, link)
+    os.replace(staging_file, serving)
+    os.replace(link, _standby_path(serving))
 
 
 # A new row here means rows of a person were erased since the last publication.
@@ -204,17 +311,23 @@ def _rows_to_write(
     return now.rows
 
 
+def _erased(previous: dict[str, TableState], current: dict[str, TableState]) -> bool:
+    """Whether rows of a person were erased since `previous` was published (the erasure log
+    changed), or it cannot tell (`previous` predates fingerprints)."""
+    was, now = previous.get(ERASURE_LOG), current.get(ERASURE_LOG)
+    return (was.fingerprint if was else None) != (now.fingerprint if now else None)
+
+
 def _worth_reusing(previous: dict[str, TableState], current: dict[str, TableState]) -> bool:
-    """Start from a copy of the published file when it leaves at most half of the rows to
-    publish to write (tables changed and not patchable, rows built since); otherwise copying
-    it costs more than it saves.
+    """Start from the published file `previous` describes (a copy, or the standby) when it
+    leaves at most half of the rows to publish to write (tables changed and not patchable,
+    rows built since); otherwise reusing it costs more than it saves.
 
     Never after an erasure: a replaced table's old blocks stay in the file as free space,
-    so a copy could still hold the erased person's bytes. A new file holds only live rows."""
-    if not previous:
-        return False
-    was, now = previous.get(ERASURE_LOG), current.get(ERASURE_LOG)
-    if (was.fingerprint if was else None) != (now.fingerprint if now else None):
+    so a reused file could still hold the erased person's bytes. A new file holds only live
+    rows. (The erasure log only grows: an erasure since the published file is one since the
+    older standby too.)"""
+    if not previous or _erased(previous, current):
         return False
     total = sum(state.rows for state in current.values())
     to_write = sum(_rows_to_write(table, current, previous) for table in current)
@@ -295,23 +408,31 @@ def _warehouse_state(
 
 
 def _published_state(serving: Path) -> dict[str, TableState]:
-    """What the published file says it holds (empty for a file from before fingerprints)."""
+    """What the published file says it holds (empty for a file from before fingerprints).
+
+    Attached rather than connected to: DuckDB gives a connection to a path this process
+    already has open the database it opened then, which for a reader still on an older
+    serving file is that older file."""
     if not serving.exists():
         return {}
-    con = duckdb.connect(str(serving), read_only=True)
-    try:
-        recorded = _columns(con, "ops.publication")
-        if "fingerprint" not in recorded:
-            return {}
-        built_through = "built_through" if "built_through" in recorded else "null"
-        return {
-            table: TableState(fingerprint, stamp)
-            for table, fingerprint, stamp in con.execute(
-                f"select table_name, fingerprint, {built_through} from ops.publication"
-            ).fetchall()
-        }
-    finally:
-        con.close()
+    with duckdb.connect() as con:
+        con.execute(f"attach {_literal(str(serving))} as published (read_only)")
+        con.execute("use published")
+        return _recorded_state(con)
+
+
+def _recorded_state(con: duckdb.DuckDBPyConnection) -> dict[str, TableState]:
+    """What the connection's database recorded in ops.publication when it was published."""
+    recorded = _columns(con, "ops.publication")
+    if "fingerprint" not in recorded:
+        return {}
+    built_through = "built_through" if "built_through" in recorded else "null"
+    return {
+        table: TableState(fingerprint, stamp)
+        for table, fingerprint, stamp in con.execute(
+            f"select table_name, fingerprint, {built_through} from ops.publication"
+        ).fetchall()
+    }
 
 
 def _patch_table(
@@ -369,10 +490,12 @@ def _copy_published_tables(
     published_at: datetime,
     current: dict[str, TableState],
     previous: dict[str, TableState],
+    started_from: StartedFrom,
 ) -> tuple[list[str], dict[str, int]]:
-    """Every table of `current` not in `con` or changed since `previous`, and every view,
-    of `schemas` into `con`, then ops.publication; returns the tables written and, of those,
-    the ones patched by difference with the rows each received."""
+    """Every table of `current` not in `con` or changed since `previous` (what `con`'s file
+    recorded when it was published), and every view, of `schemas` into `con`, then
+    ops.publication; returns the tables written and, of those, the ones patched by
+    difference with the rows each received."""
     con.execute(f"attach {_literal(str(warehouse))} as warehouse (read_only)")
     schema_list = ", ".join(_literal(schema) for schema in schemas)
     tables = sorted(current)
@@ -422,7 +545,7 @@ def _copy_published_tables(
         "create or replace table ops.publication as "
         "select ? as published_at, unnest(?) as table_name, unnest(?) as row_count, "
         "unnest(?) as fingerprint, unnest(?) as is_copied, unnest(?) as rows_written, "
-        "unnest(?::timestamp[]) as built_through",
+        "unnest(?::timestamp[]) as built_through, ? as started_from",
         [
             published_at,
             tables,
@@ -434,6 +557,7 @@ def _copy_published_tables(
                 for qualified in tables
             ],
             [current[qualified].built_through for qualified in tables],
+            started_from,
         ],
     )
     con.execute("detach warehouse")

@@ -36,9 +36,9 @@ def serving_duckdb(context: dg.AssetExecutionContext, cxmart: CxmartHome) -> dg.
     parquet_dir = cxmart.parquet_path
     report = publish_serving(cxmart.warehouse_path, cxmart.serving_path, parquet_dir=parquet_dir)
     context.log.info(
-        f"published {len(report.row_counts)} tables to {report.serving_path}: "
-        f"{len(report.copied) - len(report.patched)} copied whole, {len(report.patched)} "
-        f"patched with the rows built since the last publication, the others kept"
+        f"published {len(report.row_counts)} tables to {report.serving_path} "
+        f"(started from: {report.started_from}): {len(report.copied) - len(report.patched)} "
+        f"copied whole, {len(report.patched)} patched with the rows built since, the others kept"
     )
     parquet_metadata = (
         {
@@ -52,6 +52,8 @@ def serving_duckdb(context: dg.AssetExecutionContext, cxmart: CxmartHome) -> dg.
         metadata={
             "path": dg.MetadataValue.path(str(report.serving_path)),
             "tables": len(report.row_counts),
+            # standby (the file published before the last one), copy (of the last one), new
+            "started_from": report.started_from,
             "tables_copied_whole": len(report.copied) - len(report.patched),
             "tables_patched": len(report.patched),
             "rows_patched": sum(report.patched.values()),

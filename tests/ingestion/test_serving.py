@@ -3,6 +3,10 @@ at all."""
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
+import sys
 from datetime import datetime
 from pathlib import Path
 
@@ -377,3 +381,276 @@ def test_a_row_changed_without_a_new_stamp_copies_the_table_whole(tmp_path: Path
     published, built = _published_orders(serving_file, warehouse)
     assert published == built
     assert ("o3", 0) in published
+
+
+# a second and a third build: rows rebuilt and added in the stamped fact, and a change to a
+# table that is copied whole (each publication's change must reach a file two publications old)
+SECOND_BUILD = (
+    "delete from core.fct_orders where order_id = 'o7';"
+    "insert into core.fct_orders select *, timestamp '2026-01-02 06:00' "
+    "from (values ('o7', 99.0), ('o1000', 1.0));"
+    "insert into core.dim_customers values ('c2')"
+)
+THIRD_BUILD = (
+    "delete from core.fct_orders where order_id = 'o8';"
+    "insert into core.fct_orders select *, timestamp '2026-01-03 06:00' "
+    "from (values ('o8', 42.0), ('o1001', 2.0));"
+    "update manager.touchpoint_performance set nps = 40"
+)
+ORDERS = "select count(*), sum(amount) from core.fct_orders"
+
+
+def _standby(serving_file: Path) -> Path:
+    return serving_file.with_name(f".{serving_file.name}.standby")
+
+
+def _contents(database: Path, tables: list[str]) -> dict[str, list[tuple]]:
+    with duckdb.connect(str(database), read_only=True) as con:
+        return {
+            table: con.execute(f"select * from {table} order by all").fetchall() for table in tables
+        }
+
+
+def _assert_serves_the_warehouse(serving_file: Path, warehouse: Path) -> None:
+    with duckdb.connect(str(serving_file), read_only=True) as con:
+        tables = [
+            table for (table,) in con.execute("select table_name from ops.publication").fetchall()
+        ]
+    assert "core.fct_orders" in tables
+    assert _contents(serving_file, tables) == _contents(warehouse, tables)
+
+
+def _published_twice(tmp_path: Path) -> tuple[Path, Path]:
+    """Two publications of the stamped warehouse (the second after SECOND_BUILD): the first
+    file is the standby. Then THIRD_BUILD, for a third publication to start from it."""
+    warehouse = _stamped_warehouse(tmp_path / "warehouse.duckdb")
+    serving_file = tmp_path / "serving.duckdb"
+    publish_serving(warehouse, serving_file)
+    _rebuild_orders(warehouse, SECOND_BUILD)
+    publish_serving(warehouse, serving_file)
+    _rebuild_orders(warehouse, THIRD_BUILD)
+    return warehouse, serving_file
+
+
+def test_the_replaced_file_is_kept_as_standby_and_a_later_publication_starts_from_it(
+    tmp_path: Path,
+) -> None:
+    warehouse = _stamped_warehouse(tmp_path / "warehouse.duckdb")
+    serving_file = tmp_path / "serving.duckdb"
+    first = publish_serving(warehouse, serving_file)
+    first_file = serving_file.stat().st_ino
+    _rebuild_orders(warehouse, SECOND_BUILD)
+    second = publish_serving(warehouse, serving_file)
+    second_file = serving_file.stat().st_ino
+    assert _standby(serving_file).stat().st_ino == first_file
+    _rebuild_orders(warehouse, THIRD_BUILD)
+
+    third = publish_serving(warehouse, serving_file)
+
+    assert (first.started_from, second.started_from, third.started_from) == (
+        "new",
+        "copy",
+        "standby",
+    )
+    assert serving_file.stat().st_ino == first_file  # the standby, brought up to date
+    assert _standby(serving_file).stat().st_ino == second_file
+    # by difference against the first publication: both builds' rows, and the table the
+    # second publication changed
+    assert third.patched == {"core.fct_orders": 4}
+    assert set(third.copied) == {
+        "core.fct_orders",
+        "core.dim_customers",
+        "manager.touchpoint_performance",
+    }
+    _assert_serves_the_warehouse(serving_file, warehouse)
+    with duckdb.connect(str(serving_file), read_only=True) as con:
+        assert con.execute("select distinct started_from from ops.publication").fetchall() == [
+            ("standby",)
+        ]
+    assert not list(tmp_path.glob(".serving.duckdb.*.tmp"))
+
+
+def test_a_failed_publication_from_the_standby_leaves_serving_and_the_next_one_copies(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    warehouse, serving_file = _published_twice(tmp_path)
+    before = serving_file.read_bytes()
+
+    def fail(*args: object) -> None:
+        raise OSError("disk full")
+
+    monkeypatch.setattr(serving, "_patch_table", fail)
+    with pytest.raises(OSError, match="disk full"):
+        publish_serving(warehouse, serving_file)
+    monkeypatch.undo()
+
+    assert serving_file.read_bytes() == before
+    # the standby it had started to write is gone, with every staging file
+    assert sorted(path.name for path in tmp_path.glob(".serving*")) == []
+    report = publish_serving(warehouse, serving_file)
+    assert report.started_from == "copy"
+    _assert_serves_the_warehouse(serving_file, warehouse)
+
+
+# publish_serving in a process that kills itself at the n-th call of `<module>.<function>`
+KILLED_PUBLICATION = """
+import os, signal, sys
+from pathlib import Path
+from ingestion import serving
+
+module, name, nth = {"serving": serving, "os": os}[sys.argv[3]], sys.argv[4], int(sys.argv[5])
+real, calls = getattr(module, name), []
+
+def kill_at_nth_call(*args, **kwargs):
+    calls.append(args)
+    if len(calls) == nth:
+        os.kill(os.getpid(), signal.SIGKILL)
+    return real(*args, **kwargs)
+
+setattr(module, name, kill_at_nth_call)
+serving.publish_serving(Path(sys.argv[1]), Path(sys.argv[2]))
+"""
+
+
+@pytest.mark.parametrize(
+    ("module", "function", "nth", "swapped"),
+    [
+        ("serving", "_patch_table", 1, False),  # while writing the standby
+        ("os", "replace", 2, False),  # the new file complete, about to be swapped in
+        ("os", "replace", 3, True),  # swapped in, the old file not yet the standby
+    ],
+)
+def test_a_killed_publication_leaves_a_whole_serving_file_and_no_live_standby(
+    tmp_path: Path, module: str, function: str, nth: int, swapped: bool
+) -> None:
+    warehouse, serving_file = _published_twice(tmp_path)
+    tables = ["core.fct_orders", "core.dim_customers", "manager.touchpoint_performance"]
+    published, built = _contents(serving_file, tables), _contents(warehouse, tables)
+    arguments = [str(warehouse), str(serving_file), module, function, str(nth)]
+
+    killed = subprocess.run(
+        [sys.executable, "-c", KILLED_PUBLICATION, *arguments],
+        cwd=Path(__file__).resolve().parents[2],
+        capture_output=True,
+        timeout=120,
+    )
+
+    assert killed.returncode == -signal.SIGKILL, killed.stderr.decode()[-2000:]
+    assert _contents(serving_file, tables) == (built if swapped else published)
+    standby = _standby(serving_file)
+    assert not standby.exists() or not os.path.samefile(standby, serving_file)
+    publish_serving(warehouse, serving_file)
+    _assert_serves_the_warehouse(serving_file, warehouse)
+    assert not os.path.samefile(standby, serving_file)
+    assert [path.name for path in tmp_path.glob(".serving*")] == [standby.name]
+
+
+# a BI reader: one read-only connection, queried again at each line on stdin
+READER = """
+import sys
+import duckdb
+
+con = duckdb.connect(sys.argv[1], read_only=True)
+for _ in sys.stdin:
+    print(con.execute(sys.argv[2]).fetchone(), flush=True)
+"""
+
+
+def _ask(reader: subprocess.Popen[str]) -> str:
+    assert reader.stdin is not None and reader.stdout is not None
+    reader.stdin.write("\n")
+    reader.stdin.flush()
+    return reader.stdout.readline().strip()
+
+
+def test_a_standby_a_reader_in_another_process_holds_is_not_written(tmp_path: Path) -> None:
+    """The reader's file becomes the standby at the next publication; the one after cannot
+    lock it for writing, so it starts from a copy and the reader keeps its snapshot."""
+    warehouse = _stamped_warehouse(tmp_path / "warehouse.duckdb")
+    serving_file = tmp_path / "serving.duckdb"
+    publish_serving(warehouse, serving_file)
+    reader = subprocess.Popen(
+        [sys.executable, "-c", READER, str(serving_file), ORDERS],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        snapshot = _ask(reader)
+        _rebuild_orders(warehouse, SECOND_BUILD)
+        second = publish_serving(warehouse, serving_file)
+        _rebuild_orders(warehouse, THIRD_BUILD)
+        third = publish_serving(warehouse, serving_file)
+        assert _ask(reader) == snapshot
+    finally:
+        assert reader.stdin is not None
+        reader.stdin.close()
+        reader.wait(timeout=30)
+
+    assert snapshot.startswith("(1000, ")
+    assert (second.started_from, third.started_from) == ("copy", "copy")
+    _assert_serves_the_warehouse(serving_file, warehouse)
+    assert _standby(serving_file).exists()  # the second file: the third swap kept it
+
+
+def test_a_standby_a_reader_in_this_process_holds_is_not_written(tmp_path: Path) -> None:
+    """File locks do not conflict within a process: its own open files are looked at."""
+    warehouse = _stamped_warehouse(tmp_path / "warehouse.duckdb")
+    serving_file = tmp_path / "serving.duckdb"
+    publish_serving(warehouse, serving_file)
+    reader = duckdb.connect(str(serving_file), read_only=True)
+    snapshot = reader.execute(ORDERS).fetchone()
+    _rebuild_orders(warehouse, SECOND_BUILD)
+    publish_serving(warehouse, serving_file)
+    # c2 leaves again: a publication that took the reader's file for the published one
+    # (which has c2) would see dim_customers unchanged and keep c2
+    _rebuild_orders(
+        warehouse, THIRD_BUILD + "; delete from core.dim_customers where customer_id = 'c2'"
+    )
+
+    third = publish_serving(warehouse, serving_file)
+
+    assert reader.execute(ORDERS).fetchone() == snapshot
+    reader.close()  # before reading serving.duckdb: DuckDB would hand back the reader's file
+    assert third.started_from == "copy"
+    _assert_serves_the_warehouse(serving_file, warehouse)
+
+
+def test_a_standby_that_is_the_live_file_is_not_written(tmp_path: Path) -> None:
+    warehouse = _stamped_warehouse(tmp_path / "warehouse.duckdb")
+    serving_file = tmp_path / "serving.duckdb"
+    publish_serving(warehouse, serving_file)
+    os.link(serving_file, _standby(serving_file))
+    _rebuild_orders(warehouse, SECOND_BUILD)
+
+    report = publish_serving(warehouse, serving_file)
+
+    assert report.started_from == "copy"
+    _assert_serves_the_warehouse(serving_file, warehouse)
+    assert not os.path.samefile(_standby(serving_file), serving_file)
+
+
+def test_an_erasure_deletes_the_standby_and_keeps_none(tmp_path: Path) -> None:
+    """The standby and the file an erasure replaces hold the erased person's rows."""
+    warehouse = _stamped_warehouse(tmp_path / "warehouse.duckdb")
+    with duckdb.connect(str(warehouse)) as con:
+        con.execute("create table ops.erasure_log as select 'r1' as request_ref")
+    serving_file = tmp_path / "serving.duckdb"
+    publish_serving(warehouse, serving_file)
+    _rebuild_orders(warehouse, SECOND_BUILD)
+    publish_serving(warehouse, serving_file)
+    assert _standby(serving_file).exists()
+    with duckdb.connect(str(warehouse)) as con:
+        con.execute("delete from core.dim_customers where customer_id = 'c1'")
+        con.execute("insert into ops.erasure_log values ('r2')")
+
+    erasing = publish_serving(warehouse, serving_file)
+
+    assert erasing.started_from == "new"
+    assert not _standby(serving_file).exists()
+    erased_file = serving_file.stat().st_ino
+    _rebuild_orders(warehouse, THIRD_BUILD)
+    after = publish_serving(warehouse, serving_file)
+    assert after.started_from == "copy"  # no standby to start from
+    assert _standby(serving_file).stat().st_ino == erased_file  # written after the erasure
+    _assert_serves_the_warehouse(serving_file, warehouse)
