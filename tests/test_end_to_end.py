@@ -920,6 +920,7 @@ INCREMENTAL_TABLES = (
     "intermediate.int_contacts_sequenced",
     "core.dim_customers",
     "core.fct_calls",
+    "core.fct_tickets",
     "core.fct_interactions",
     "core.fct_identity_links",
     "core.fct_orders",
@@ -1004,13 +1005,23 @@ def test_an_incremental_refresh_equals_a_full_rebuild(
     )
     # a call an hour after a ticket resolved at first contact: the ticket is no longer, so
     # an old contact of the customer changes too
-    ticket_id, customer_ref, created_at = con.execute(
-        "select tickets.ticket_id, raw_tickets.customer_ref, tickets.created_at"
+    ticket_id, ticket_ref, customer_ref, created_at = con.execute(
+        "select tickets.ticket_id, tickets.ticket_ref, raw_tickets.customer_ref, tickets.created_at"
         " from core.fct_tickets as tickets inner join raw.support_tickets as raw_tickets"
         " on tickets.feed = raw_tickets._feed and tickets.ticket_ref = raw_tickets.ticket_ref"
         " where tickets.is_first_contact_resolution and raw_tickets.customer_ref is not null"
         " order by tickets.ticket_id limit 1"
     ).fetchone()
+    # a help-desk ticket delivered again with another subject
+    (resubmitted_ref,) = con.execute(
+        "select max(ticket_ref) from raw.support_tickets where ticket_ref <> ?", [ticket_ref]
+    ).fetchone()
+    con.execute(
+        "insert into raw.support_tickets select * replace ('Planted subject' as subject,"
+        " 'planted' as _file_sha256, now() as _loaded_at) from raw.support_tickets"
+        " where ticket_ref = ?",
+        [resubmitted_ref],
+    )
     con.execute(
         "insert into raw.calls select * replace ('planted-call' as call_ref, ? as customer_ref,"
         " null as caller_phone, ?::timestamp + interval 1 hour as started_at,"
@@ -1036,6 +1047,9 @@ def test_an_incremental_refresh_equals_a_full_rebuild(
             "select is_first_contact_resolution from inc.core.fct_tickets where ticket_id = ?",
             [ticket_id],
         ).fetchone()[0]
+        subjects = con.execute(
+            "select subject from inc.core.fct_tickets where ticket_ref = ?", [resubmitted_ref]
+        ).fetchall()
         # the published facts were patched with the rows built since, not copied whole...
         patched = dict(
             con.execute(
@@ -1065,6 +1079,7 @@ def test_an_incremental_refresh_equals_a_full_rebuild(
     # it touched the old rows the new ones changed...
     assert started
     assert not first_contact_resolution, "a call came an hour after the ticket"
+    assert subjects == [("Planted subject",)]
     assert moved[0] >= 2 and moved[1] == 1, "the two customers' orders now share one customer"
     # ...and left every incremental table as a full rebuild would
     assert differing == {table: 0 for table in (*INCREMENTAL_TABLES, RESOLVED_TABLE)}

@@ -1,11 +1,10 @@
 -- The customer timeline: every touchpoint of every customer in one fact. Incremental: an
 -- interaction is written again when its source row was built or landed since the last build,
--- or its record moved to another customer; tickets (rebuilt in full upstream) when their row
--- differs from the one written.
+-- or its record moved to another customer.
 {{ config(
     materialized='incremental',
     unique_key='interaction_id',
-    post_hook=["{{ cx_delete_gone_keys('interaction_id', cx_ticket_ids(), cx_ticket_scope()) }}"],
+    post_hook=["{{ cx_delete_gone_keys('interaction_id', cx_ticket_interaction_ids(), cx_ticket_scope()) }}"],
 ) }}
 
 with
@@ -23,15 +22,6 @@ web_sessions as (select * from {{ ref('stg_web__sessions') }}),
 records as (select * from {{ ref('int_records_resolved') }}),
 
 journey_stages as (select * from {{ ref('journey_stages') }}),
-
-ticket_contacts as (
-
-    select
-        ticket_id as interaction_id, customer_id, 'ticket' as interaction_type, channel, touchpoint,
-        created_at as occurred_at
-    from tickets
-
-),
 
 unioned as (
 
@@ -55,16 +45,10 @@ unioned as (
     where _built_at > {{ cx_incremental_since() }}
     {% endif %}
     union all
+    select ticket_id, customer_id, 'ticket', channel, touchpoint, created_at
+    from tickets
     {% if is_incremental() %}
-    (
-        select * from ticket_contacts
-        except
-        select interaction_id, customer_id, interaction_type, channel, touchpoint, occurred_at
-        from {{ this }}
-        where interaction_type = 'ticket'
-    )
-    {% else %}
-    select * from ticket_contacts
+    where _built_at > {{ cx_incremental_since() }}
     {% endif %}
     union all
     select

@@ -1,8 +1,16 @@
 -- One row per support ticket with the service metrics of METRICS.md, in whole elapsed minutes
 -- and in business minutes of the declared schedule (core.dim_business_windows).
+-- Incremental: only the tickets changed or affected since the last build are measured again
+-- (macros/tickets_incremental.sql).
+{{ config(
+    materialized='incremental',
+    unique_key='ticket_id',
+    post_hook=["{{ cx_delete_gone_keys('ticket_id', cx_ticket_ids()) }}"],
+) }}
+
 with
 
-tickets as (select * from {{ ref('int_tickets_unioned') }}),
+unioned as (select * from {{ ref('int_tickets_unioned') }}),
 
 contacts as (select * from {{ ref('int_contacts_sequenced') }}),
 
@@ -11,6 +19,15 @@ sla_targets as (select * from {{ ref('sla_targets') }}),
 business_windows as (select * from {{ ref('dim_business_windows') }}),
 
 dates as (select * from {{ ref('dim_dates') }}),
+
+tickets as (
+
+    select * from unioned
+    {% if is_incremental() %}
+    where ticket_id in ({{ cx_tickets_to_measure('unioned', 'contacts', 'business_windows') }})
+    {% endif %}
+
+),
 
 business_clock_dates as (
 
@@ -129,7 +146,8 @@ final as (
                 then first_response_business_minutes > first_response_target_minutes
             when business_minutes_open_so_far > first_response_target_minutes
                 then true
-        end as is_sla_breached
+        end as is_sla_breached,
+        {{ cx_built_at() }}
     from measured
 
 )
