@@ -1,4 +1,4 @@
-"""The benchmark's input: a cached demo world per scale factor, and one more day of files.
+"""The benchmark's input: a cached demo world per scale factor, and two more days of files.
 
 SF1 is demo scale 50 (≈100 k customers, ≈1 M interactions, ≈200 k survey responses); SF10 is
 ten times that. A world is generated once per (sf, seed, end date, generator source) into
@@ -13,6 +13,10 @@ customers); a replayed response points to its replayed invitation, so the day's 
 file also carries the invitations its responses answer, and the day's ticket events are the
 histories of the day's tickets. The volumes are a real day's
 volumes, and `ingestion/demo.py` stays untouched.
+
+The second day (`delta2/`) is the same last day replayed two days later: timestamps
+shifted by +2 days, ids suffixed `-D2`, files dated end + 2. Its rows are new again beside
+the first day's, so the benchmark can time a second incremental refresh after the first.
 """
 
 from __future__ import annotations
@@ -36,7 +40,6 @@ DEFAULT_SEED = 42
 DEFAULT_END_DATE = date(2025, 6, 30)
 CACHE_ROOT = Path(__file__).resolve().parent / "cache"
 STAMP = "world.json"
-DELTA_SUFFIX = "-D1"
 
 
 @dataclass(frozen=True)
@@ -45,8 +48,8 @@ class DayReplay:
 
     day_column: str  # the event time that decides which day a row belongs to
     timestamp_format: str  # strftime format of every shifted column
-    shifted: tuple[str, ...]  # columns moved one day later
-    ids: tuple[str, ...]  # primary (and replayed foreign) ids that get DELTA_SUFFIX
+    shifted: tuple[str, ...]  # columns moved the replay's days later
+    ids: tuple[str, ...]  # primary (and replayed foreign) ids that get delta_suffix(days)
 
 
 ISO = demo.ISO_SECONDS
@@ -84,8 +87,10 @@ class CachedWorld:
     end_date: date
     landing: Path  # the full world: one file per feed
     delta: Path  # one more day: one file per feed, dated end_date + 1
+    delta2: Path  # the day after: one file per feed, dated end_date + 2
     feed_rows: dict[str, int]
     delta_rows: dict[str, int]
+    delta2_rows: dict[str, int]
     generated_seconds: float | None  # None when read from the cache
 
     @property
@@ -96,6 +101,10 @@ class CachedWorld:
     def delta_total_rows(self) -> int:
         return sum(self.delta_rows.values())
 
+    @property
+    def delta2_total_rows(self) -> int:
+        return sum(self.delta2_rows.values())
+
 
 def sf_label(sf: float) -> str:
     return f"sf{sf:g}"
@@ -103,6 +112,11 @@ def sf_label(sf: float) -> str:
 
 def demo_scale(sf: float) -> float:
     return sf * SF1_DEMO_SCALE
+
+
+def delta_suffix(days: int) -> str:
+    """The suffix of the ids replayed `days` later: `-D1`, `-D2`, …"""
+    return f"-D{days}"
 
 
 def _generator_digest() -> str:
@@ -141,7 +155,13 @@ def cached_world(
         building / "landing", scale=demo_scale(sf), seed=seed, end_date=end_date
     )
     delta_rows = write_next_day(building / "landing", building / "delta", end_date)
-    stamp = {"key": key, "feed_rows": dict(truths.feed_rows), "delta_rows": delta_rows}
+    delta2_rows = write_next_day(building / "landing", building / "delta2", end_date, days=2)
+    stamp = {
+        "key": key,
+        "feed_rows": dict(truths.feed_rows),
+        "delta_rows": delta_rows,
+        "delta2_rows": delta2_rows,
+    }
     (building / STAMP).write_text(json.dumps(stamp, indent=2))
     shutil.rmtree(folder, ignore_errors=True)
     building.rename(folder)
@@ -158,8 +178,10 @@ def _world_from_stamp(
         end_date=date.fromisoformat(str(key["end_date"])),
         landing=folder / "landing",
         delta=folder / "delta",
+        delta2=folder / "delta2",
         feed_rows=dict(stamp["feed_rows"]),
         delta_rows=dict(stamp["delta_rows"]),
+        delta2_rows=dict(stamp["delta2_rows"]),
         generated_seconds=generated_seconds,
     )
 
@@ -168,9 +190,12 @@ def world_files(landing: Path) -> list[Path]:
     return sorted(path for path in landing.rglob("*") if path.is_file())
 
 
-def write_next_day(landing: Path, target: Path, end_date: date) -> dict[str, int]:
-    """Replay the world's last day one day later into `target/<feed>/`; rows per feed."""
-    next_day = end_date + timedelta(days=1)
+def write_next_day(landing: Path, target: Path, end_date: date, days: int = 1) -> dict[str, int]:
+    """Replay the world's last day `days` later into `target/<feed>/`, ids suffixed
+    `-D<days>`, files dated end_date + `days`; rows per feed."""
+    if days < 1:
+        raise ValueError(f"days must be at least 1, not {days}")
+    next_day = end_date + timedelta(days=days)
     day_start = (end_date - timedelta(days=1)).isoformat()
     day_end = end_date.isoformat()
     con = duckdb.connect()
@@ -206,7 +231,7 @@ def write_next_day(landing: Path, target: Path, end_date: date) -> dict[str, int
                     f"select name from pragma_table_info('{feed}')"
                 ).fetchall()
             ]
-            select = ", ".join(_replayed(column, replay) for column in columns)
+            select = ", ".join(_replayed(column, replay, days) for column in columns)
             path = target / feed / f"{feed}_{next_day.isoformat()}.{extension}"
             path.parent.mkdir(parents=True, exist_ok=True)
             options = "format json" if extension == "ndjson" else "format csv, header true"
@@ -240,13 +265,14 @@ def _reader(path: Path, extension: str) -> str:
     return f"select * from read_csv({_lit(str(path))}, header = true, all_varchar = true)"
 
 
-def _replayed(column: str, replay: DayReplay) -> str:
+def _replayed(column: str, replay: DayReplay, days: int) -> str:
     quoted = _ident(column)
     if column in replay.ids:
-        return f"{quoted}::varchar || {_lit(DELTA_SUFFIX)} as {quoted}"
+        return f"{quoted}::varchar || {_lit(delta_suffix(days))} as {quoted}"
     if column in replay.shifted:
         parsed = _parsed(column, replay.timestamp_format)
-        return f"strftime({parsed} + interval 1 day, {_lit(replay.timestamp_format)}) as {quoted}"
+        shifted = f"{parsed} + interval {int(days)} day"
+        return f"strftime({shifted}, {_lit(replay.timestamp_format)}) as {quoted}"
     return quoted
 
 

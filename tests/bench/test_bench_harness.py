@@ -1,15 +1,19 @@
 """The benchmark harness end to end at a tiny scale: every stage timed, the floor, the ratios.
 
 Timings themselves are not asserted (they belong to `make bench`, not to tests); the test
-checks that the harness measures what it claims to: both refreshes succeed through the real
-Dagster job, every stage has a positive time, and the one-more-day files really are new rows.
+checks that the harness measures what it claims to: the three refreshes succeed through the
+real Dagster job, every stage has a positive time, the one-more-day files (both days) really
+are new rows, and the second incremental publishes from the standby. The report is checked on
+tiny synthetic results.
 """
 
 from __future__ import annotations
 
+import csv
 import json
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -17,31 +21,126 @@ from bench.run import STAGES, render_markdown, run_benchmark
 from bench.world import write_next_day
 from ingestion.demo import FEEDS, generate_demo_world
 
-pytestmark = pytest.mark.e2e
 
-
-def test_next_day_replays_the_last_day_with_new_ids(tmp_path: Path) -> None:
+@pytest.mark.e2e
+def test_next_days_replay_the_last_day_with_new_ids(tmp_path: Path) -> None:
     end = date(2025, 6, 30)
     generate_demo_world(tmp_path / "landing", scale=0.2, seed=5, end_date=end)
-    rows = write_next_day(tmp_path / "landing", tmp_path / "delta", end)
-    assert set(rows) == set(FEEDS)
-    assert sum(rows.values()) > 0
-    orders = (tmp_path / "delta/demo_crm_orders/demo_crm_orders_2025-07-01.csv").read_text()
-    data_rows = orders.splitlines()[1:]
-    assert len(data_rows) == rows["demo_crm_orders"]
-    for line in data_rows:
-        order_id, _, created_at = line.split(",")[:3]
-        assert order_id.endswith("-D1")
-        assert created_at.startswith("2025-06-30")  # the day after the world's last day
+    first = write_next_day(tmp_path / "landing", tmp_path / "delta", end)
+    second = write_next_day(tmp_path / "landing", tmp_path / "delta2", end, days=2)
+    assert set(first) == set(FEEDS)
+    assert sum(first.values()) > 0
+    assert second == first  # the same last day, replayed again
+    for days, folder, rows in ((1, "delta", first), (2, "delta2", second)):
+        file_day = (end + timedelta(days=days)).isoformat()
+        assert sorted(path.name for path in (tmp_path / folder).rglob("*.*")) == sorted(
+            f"{feed}_{file_day}.{extension}" for feed, extension in FEEDS.items()
+        )
+        orders = tmp_path / folder / f"demo_crm_orders/demo_crm_orders_{file_day}.csv"
+        data_rows = orders.read_text().splitlines()[1:]
+        assert len(data_rows) == rows["demo_crm_orders"]
+        # the world's last day is the one before end_date: replayed `days` later
+        replayed_day = (end + timedelta(days=days - 1)).isoformat()
+        for line in data_rows:
+            order_id, _, created_at = line.split(",")[:3]
+            assert order_id.endswith(f"-D{days}")
+            assert created_at.startswith(replayed_day)
+    # a replayed response answers an invitation replayed with it, on the same day
+    delta2 = tmp_path / "delta2"
+    with (delta2 / "demo_survey_responses/demo_survey_responses_2025-07-02.csv").open() as f:
+        responses = list(csv.DictReader(f))
+    with (delta2 / "demo_survey_invitations/demo_survey_invitations_2025-07-02.csv").open() as f:
+        invitations = {row["InviteId"] for row in csv.DictReader(f)}
+    assert responses
+    assert all(row["ResponseId"].endswith("-D2") for row in responses)
+    assert {row["InviteId"] for row in responses} <= invitations
+    assert all(invite.endswith("-D2") for invite in invitations)
 
 
+def _run(seconds: float, rows: int, success: bool = True) -> dict[str, Any]:
+    """A run report with only what the Markdown reads, every part taking `seconds`."""
+    return {
+        "success": success,
+        "rows_landed": rows,
+        "stages": {stage: seconds for stage in STAGES},
+        "orchestration_overhead_seconds": seconds,
+        "wall_seconds": 5 * seconds,
+        "peak_rss_bytes": 2**30,
+        "rows_per_second": {"ingest": rows / seconds, "total": rows / (5 * seconds)},
+        "publication_started_from": "standby",
+        "ingest_detail": {
+            "load_seconds": seconds,
+            "raw_gx_seconds": seconds,
+            "role_gx_seconds": seconds,
+            "feeds": {
+                "demo_calls": {"seconds": seconds, "rows_loaded": rows, "rows_quarantined": 0}
+            },
+        },
+        "dbt": {
+            "models_seconds": seconds,
+            "tests_seconds": seconds,
+            "nodes": [{"unique_id": "model.cxmart.fct_calls", "seconds": seconds}],
+        },
+    }
+
+
+def test_markdown_reports_the_second_incremental_beside_the_first() -> None:
+    results = {
+        "sf": 0.01,
+        "started_at": "2025-07-03T00:00:00+00:00",
+        "world": {
+            "scale": 0.5,
+            "seed": 42,
+            "end_date": "2025-06-30",
+            "rows": 1000,
+            "feed_rows": {"demo_calls": 1000},
+            "delta_rows": {"demo_calls": 10},
+            "delta2_rows": {"demo_calls": 11},
+            "bytes": 2**20,
+        },
+        "machine": {
+            "usable_cores": 2,
+            "cpu": "test cpu",
+            "memory_bytes": 2**33,
+            "platform": "test",
+            "python": "3.11",
+            "versions": {"duckdb": "1"},
+            "git_commit": "abc",
+            "git_dirty": False,
+        },
+        "load_average": {"start": [1.0, 1.0, 1.0], "end": [1.0, 1.0, 1.0]},
+        "floor": {"rows": 1000, "seconds": 1.0, "peak_rss_bytes": 2**28, "feeds": {}},
+        "full": _run(4.0, 1000),
+        "incremental": _run(2.0, 10),
+        "incremental_2": _run(1.0, 11, success=False),
+        "ratios": {
+            "full_over_floor": 20.0,
+            "incremental_over_full": 0.5,
+            "second_incremental_over_full": 0.25,
+        },
+    }
+    markdown = render_markdown(results)
+    lines = markdown.splitlines()
+    (first,) = [line for line in lines if line.startswith("| incremental (+1 day) |")]
+    (second,) = [line for line in lines if line.startswith("| incremental (+1 more day)")]
+    assert first.split(" | ")[1:3] == ["10", "2.00"]  # rows, ingest s
+    assert second.startswith("| incremental (+1 more day) **FAILED** | 11 | 1.00 ")
+    assert second.endswith(" | 5.00 | 1.00 GiB | 11 | 2 |")  # total s, RSS, rows/s
+    assert "then one more: 11 rows" in markdown
+    assert "**incremental ÷ full = 50 %**" in markdown
+    assert "**second incremental ÷ full = 25 %**" in markdown
+    assert "| part | full s | incremental s | second incremental s |" in markdown
+    assert "| dbt: models (sum of node times) | 4.00 | 2.00 | 1.00 |" in markdown
+
+
+@pytest.mark.e2e
 def test_harness_reports_every_stage_the_floor_and_the_ratios(tmp_path: Path) -> None:
     results, json_path = run_benchmark(
         0.01, cache_root=tmp_path / "cache", results_root=tmp_path / "results"
     )
     assert json.loads(json_path.read_text())["sf"] == 0.01
     assert (tmp_path / "cache/sf0.01/landing").is_dir()
-    for run in ("full", "incremental"):
+    for run in ("full", "incremental", "incremental_2"):
         report = results[run]
         assert report["success"], f"{run} refresh failed: {report['log']}"
         for stage in STAGES:
@@ -52,12 +151,18 @@ def test_harness_reports_every_stage_the_floor_and_the_ratios(tmp_path: Path) ->
         assert report["dbt"]["nodes"], "no per-node dbt timings"
     assert results["full"]["rows_landed"] == results["world"]["rows"]
     assert results["incremental"]["rows_landed"] == sum(results["world"]["delta_rows"].values())
-    # the new day's rows were loaded, not recognised as files already seen
+    assert results["incremental_2"]["rows_landed"] == sum(results["world"]["delta2_rows"].values())
+    # the new days' rows were loaded, not recognised as files already seen
     assert results["incremental"]["ingest_detail"]["rows_loaded"] > 0
+    assert results["incremental_2"]["ingest_detail"]["rows_loaded"] > 0
+    # only the first incremental has no standby to start its publication from
+    assert results["incremental"]["publication_started_from"] != "standby"
+    assert results["incremental_2"]["publication_started_from"] == "standby"
     assert results["floor"]["rows"] == results["world"]["rows"]
     assert results["floor"]["seconds"] > 0
     assert results["ratios"]["full_over_floor"] > 1
     assert results["ratios"]["incremental_over_full"] > 0
+    assert results["ratios"]["second_incremental_over_full"] > 0
     markdown = (tmp_path / "results/latest.md").read_text()
     assert markdown == render_markdown(results)
     assert "full ÷ floor" in markdown
