@@ -921,6 +921,7 @@ INCREMENTAL_TABLES = (
     "core.dim_customers",
     "core.fct_calls",
     "core.fct_tickets",
+    "core.fct_feedback_topics",
     "core.fct_interactions",
     "core.fct_identity_links",
     "core.fct_orders",
@@ -1012,15 +1013,29 @@ def test_an_incremental_refresh_equals_a_full_rebuild(
         " where tickets.is_first_contact_resolution and raw_tickets.customer_ref is not null"
         " order by tickets.ticket_id limit 1"
     ).fetchone()
-    # a help-desk ticket delivered again with another subject
-    (resubmitted_ref,) = con.execute(
-        "select max(ticket_ref) from raw.support_tickets where ticket_ref <> ?", [ticket_ref]
+    # a help-desk ticket with topics delivered again, created a minute later; and a topic
+    # annotated again with another confidence (in place, as a taxonomy change does)
+    resubmitted_ref, resubmitted_at = con.execute(
+        "select ticket_ref, created_at from core.fct_tickets where ticket_ref <> ?"
+        " and ticket_source = 'helpdesk'"
+        " and ticket_id in (select feedback_id from core.fct_feedback_topics)"
+        " order by ticket_ref desc limit 1",
+        [ticket_ref],
     ).fetchone()
     con.execute(
-        "insert into raw.support_tickets select * replace ('Planted subject' as subject,"
-        " 'planted' as _file_sha256, now() as _loaded_at) from raw.support_tickets"
-        " where ticket_ref = ?",
+        "insert into raw.support_tickets select * replace (created_at + interval 1 minute"
+        " as created_at, 'planted' as _file_sha256, now() as _loaded_at)"
+        " from raw.support_tickets where ticket_ref = ?",
         [resubmitted_ref],
+    )
+    reannotated, confidence = con.execute(
+        "select feedback_topic_id, confidence from core.fct_feedback_topics"
+        " where source_entity = 'survey_responses' order by 1 limit 1"
+    ).fetchone()
+    con.execute(
+        "update raw.feedback_topics set confidence = confidence / 2"
+        " where feed || ':' || source_ref || ':' || topic = ?",
+        [reannotated],
     )
     con.execute(
         "insert into raw.calls select * replace ('planted-call' as call_ref, ? as customer_ref,"
@@ -1047,9 +1062,20 @@ def test_an_incremental_refresh_equals_a_full_rebuild(
             "select is_first_contact_resolution from inc.core.fct_tickets where ticket_id = ?",
             [ticket_id],
         ).fetchone()[0]
-        subjects = con.execute(
-            "select subject from inc.core.fct_tickets where ticket_ref = ?", [resubmitted_ref]
+        created = con.execute(
+            "select created_at from inc.core.fct_tickets where ticket_ref = ?", [resubmitted_ref]
         ).fetchall()
+        # the ticket's topics moved with it, and the topic annotated again changed
+        topic_times = con.execute(
+            "select bool_and(topics.occurred_at = tickets.created_at), count(*)"
+            " from inc.core.fct_feedback_topics as topics inner join inc.core.fct_tickets as"
+            " tickets on topics.feedback_id = tickets.ticket_id where tickets.ticket_ref = ?",
+            [resubmitted_ref],
+        ).fetchone()
+        (confidence_now,) = con.execute(
+            "select confidence from inc.core.fct_feedback_topics where feedback_topic_id = ?",
+            [reannotated],
+        ).fetchone()
         # the published facts were patched with the rows built since, not copied whole...
         patched = dict(
             con.execute(
@@ -1079,7 +1105,9 @@ def test_an_incremental_refresh_equals_a_full_rebuild(
     # it touched the old rows the new ones changed...
     assert started
     assert not first_contact_resolution, "a call came an hour after the ticket"
-    assert subjects == [("Planted subject",)]
+    assert created == [(resubmitted_at + timedelta(minutes=1),)]
+    assert topic_times[0] and topic_times[1] > 0
+    assert confidence_now == pytest.approx(confidence / 2)
     assert moved[0] >= 2 and moved[1] == 1, "the two customers' orders now share one customer"
     # ...and left every incremental table as a full rebuild would
     assert differing == {table: 0 for table in (*INCREMENTAL_TABLES, RESOLVED_TABLE)}
@@ -1088,24 +1116,31 @@ def test_an_incremental_refresh_equals_a_full_rebuild(
     assert unpublished == dict.fromkeys(stamped, 0)
 
 
+@pytest.mark.parametrize(
+    ("table", "key", "stamp"),
+    [
+        ("core.fct_orders", "order_id", "_built_at"),
+        ("intermediate.int_records_resolved", "record_id", "_resolved_at"),
+    ],
+)
 def test_a_key_repeated_by_the_latest_build_fails_its_unique_test(
-    world: World, tmp_path: Path
+    world: World, tmp_path: Path, table: str, key: str, stamp: str
 ) -> None:
-    """The unique tests of the incremental facts read only the rows of the latest build
+    """The unique tests of the incremental models read only the rows of the latest build
     (macros/tests_scope.sql): a key repeated among them still fails."""
     home = _copy_of(world, tmp_path)
-    unique_orders = ("test", "--select", "fct_orders,test_name:unique")
-    _dbt(home, tmp_path, *unique_orders)
+    model = table.split(".")[1]
+    unique_keys = ("test", "--select", f"{model},test_name:unique")
+    _dbt(home, tmp_path, *unique_keys)
     with duckdb.connect(str(paths.warehouse_path(home))) as con:
         con.execute(
-            "insert into core.fct_orders"
-            " select * from core.fct_orders order by _built_at desc, order_id limit 1"
+            f"insert into {table} select * from {table} order by {stamp} desc, {key} limit 1"
         )
 
-    failed = _dbt(home, tmp_path, *unique_orders, check=False)
+    failed = _dbt(home, tmp_path, *unique_keys, check=False)
 
     assert failed.returncode == 1
-    assert "Failure in test unique_fct_orders_order_id" in failed.stdout
+    assert f"Failure in test unique_{model}_{key}" in failed.stdout
     assert "Got 1 result" in failed.stdout
 
 

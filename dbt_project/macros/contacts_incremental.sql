@@ -36,16 +36,33 @@ compared as (
 
 ),
 
--- the customer of each contact whose record was resolved since, or that is new here
-moved as (
+-- the records resolved since (a contact's is when it is new, or moved to another customer)
+resolved_since as (
 
     select
         records.record_id as contact_id,
         records.customer_id
     from {{ ref('int_records_resolved') }} as records
-    where
-        records._resolved_at > {{ cx_incremental_since() }}
-        or records.record_id in (select compared.contact_id from compared where compared.is_new)
+    where records._resolved_at > {{ cx_incremental_since() }}
+
+),
+
+-- and the customer of a new contact whose record was resolved before (a ticket id seen
+-- again): usually none, and then no resolved record is read
+moved as (
+
+    select * from resolved_since
+    union all
+    select
+        records.record_id,
+        records.customer_id
+    from {{ ref('int_records_resolved') }} as records
+    where records.record_id in (
+        select compared.contact_id from compared
+        where
+            compared.is_new
+            and compared.contact_id not in (select resolved_since.contact_id from resolved_since)
+    )
 
 ),
 

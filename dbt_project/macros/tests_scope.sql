@@ -7,11 +7,14 @@
       child in full too (an incremental model whose incremental parent was rebuilt in full
       is: macros/incremental.sql). A parent that can lose rows in an incremental build
       (dim_customers: a customer merged into another) keeps a whole-table test.
+    `where: latest_resolution` does the same by `_resolved_at`, the stamp of
+    int_records_resolved (the rows its latest build wrote: the records new or moved).
     Any other `where` is dbt's own. -#}
 {% macro get_where_subquery(relation) -%}
-    {%- if config.get('where') == 'latest_build' -%}
+    {%- set stamp = {'latest_build': '_built_at', 'latest_resolution': '_resolved_at'}.get(config.get('where')) -%}
+    {%- if stamp -%}
         {%- set latest -%}
-            (select * from {{ relation }} where _built_at = (select max(_built_at) from {{ relation }})) dbt_subquery
+            (select * from {{ relation }} where {{ stamp }} = (select max({{ stamp }}) from {{ relation }})) dbt_subquery
         {%- endset -%}
         {{ return(latest) }}
     {%- endif -%}

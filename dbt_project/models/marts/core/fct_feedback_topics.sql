@@ -1,8 +1,25 @@
 -- One row per verbatim × topic (survey comments and ticket subjects), with the customer,
 -- touchpoint and time of the feedback: what customers talk about, by taxonomy version.
+-- Incremental: only the topic rows whose annotation or verbatim changed since the last build
+-- are written (macros/feedback_topics_incremental.sql).
+{{ config(
+    materialized='incremental',
+    unique_key='feedback_topic_id',
+    post_hook=["{{ cx_delete_gone_keys('feedback_topic_id', cx_feedback_topic_ids()) }}"],
+) }}
+
 with
 
-topics as (select * from {{ ref('stg_text__feedback_topics') }}),
+annotations as (select * from {{ ref('stg_text__feedback_topics') }}),
+
+topics as (
+
+    select * from annotations
+    {% if is_incremental() %}
+    where feedback_topic_id in ({{ cx_feedback_topics_to_write('annotations') }})
+    {% endif %}
+
+),
 
 responses as (select * from {{ ref('fct_survey_responses') }}),
 
@@ -44,7 +61,8 @@ final as (
         topics.topic,
         topics.confidence,
         topics.taxonomy_version,
-        topics.topic_method
+        topics.topic_method,
+        {{ cx_built_at() }}
     from topics
     inner join feedback
         on topics.feedback_id = feedback.feedback_id
