@@ -145,23 +145,24 @@
     having count(distinct record_id) > {{ var('identity_max_records_per_identifier') }}
 {%- endmacro %}
 
-{#- The identifiers of CRM accounts (rows of stg_crm__customers), in the shape above. -#}
+{#- The identifiers of CRM accounts (rows of stg_crm__customers), in the shape above. One
+    select per identifier, like the other records': DuckDB takes three times as long over
+    a lateral join of the same four values (SF10: 2.2 s against 0.7 s for the placeholder
+    count every incremental build makes before it starts). -#}
 {% macro cx_identity_crm_account_identifiers(crm_customers) -%}
-    select
-        accounts.crm_record_id as record_id,
-        'crm_customer' as record_type,
-        identifiers.rule_name,
-        identifiers.identifier_value,
-        accounts._loaded_at
-    from {{ crm_customers }} as accounts
-    cross join lateral (
-        values
-            ('crm_id', accounts.customer_ref),
-            ('email', accounts.email_normalized),
-            ('phone', accounts.phone_e164),
-            -- a source's own person id: accounts sharing it are one person (scoped to its feed)
-            ('source_person_id', accounts.feed || ':' || accounts.person_ref)
-    ) as identifiers (rule_name, identifier_value)
+    select crm_record_id as record_id, 'crm_customer' as record_type, 'crm_id' as rule_name,
+        customer_ref as identifier_value, _loaded_at
+    from {{ crm_customers }}
+    union all
+    select crm_record_id, 'crm_customer', 'email', email_normalized, _loaded_at
+    from {{ crm_customers }}
+    union all
+    select crm_record_id, 'crm_customer', 'phone', phone_e164, _loaded_at
+    from {{ crm_customers }}
+    union all
+    -- a source's own person id: accounts sharing it are one person (scoped to its feed)
+    select crm_record_id, 'crm_customer', 'source_person_id', feed || ':' || person_ref, _loaded_at
+    from {{ crm_customers }}
 {%- endmacro %}
 
 {#- Every CRM account's identifier nodes, as the CTE `crm_nodes` the placeholder count reads. -#}
