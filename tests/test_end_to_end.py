@@ -918,6 +918,7 @@ INCREMENTAL_TABLES = (
     "intermediate.int_identity_components_resolved",
     "intermediate.int_customer_attributes_survived",
     "intermediate.int_contacts_sequenced",
+    "intermediate.int_ticket_events_summarized",
     "core.dim_customers",
     "core.fct_calls",
     "core.fct_tickets",
@@ -1037,6 +1038,20 @@ def test_an_incremental_refresh_equals_a_full_rebuild(
         " where feed || ':' || source_ref || ':' || topic = ?",
         [reannotated],
     )
+    # a solved ticket reopened by a late event of its history
+    reopened_id, reopens = con.execute(
+        "select ticket_id, reopen_count from intermediate.int_ticket_events_summarized"
+        " where latest_status = 'solved' order by ticket_id limit 1"
+    ).fetchone()
+    con.execute(
+        "insert into raw.ticket_events select * replace (event_ref || '-planted' as event_ref,"
+        " event_at + interval 1 minute as event_at, 'status_change' as event_type,"
+        " 'agent' as author_role, 'solved' as status_from, 'open' as status_to,"
+        " 'planted' as _file_sha256, now() as _loaded_at) from raw.ticket_events"
+        " where coalesce(ticket_feed, _feed) || ':' || ticket_ref = ?"
+        " order by event_at desc limit 1",
+        [reopened_id],
+    )
     con.execute(
         "insert into raw.calls select * replace ('planted-call' as call_ref, ? as customer_ref,"
         " null as caller_phone, ?::timestamp + interval 1 hour as started_at,"
@@ -1071,6 +1086,10 @@ def test_an_incremental_refresh_equals_a_full_rebuild(
             " from inc.core.fct_feedback_topics as topics inner join inc.core.fct_tickets as"
             " tickets on topics.feedback_id = tickets.ticket_id where tickets.ticket_ref = ?",
             [resubmitted_ref],
+        ).fetchone()
+        reopened = con.execute(
+            "select reopen_count, solved_at from inc.core.fct_tickets where ticket_id = ?",
+            [reopened_id],
         ).fetchone()
         (confidence_now,) = con.execute(
             "select confidence from inc.core.fct_feedback_topics where feedback_topic_id = ?",
@@ -1108,6 +1127,7 @@ def test_an_incremental_refresh_equals_a_full_rebuild(
     assert created == [(resubmitted_at + timedelta(minutes=1),)]
     assert topic_times[0] and topic_times[1] > 0
     assert confidence_now == pytest.approx(confidence / 2)
+    assert reopened == (reopens + 1, None)
     assert moved[0] >= 2 and moved[1] == 1, "the two customers' orders now share one customer"
     # ...and left every incremental table as a full rebuild would
     assert differing == {table: 0 for table in (*INCREMENTAL_TABLES, RESOLVED_TABLE)}

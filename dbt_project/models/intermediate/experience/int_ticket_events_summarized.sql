@@ -8,9 +8,25 @@
 -- - a solve is a change into solved/closed from another status; a reopen a change out of it;
 --   solved_at is the last solve, kept only while the latest status is solved or closed.
 -- Events in the same second keep creation first, then the export's row order.
+-- Incremental: a ticket is summarized again, from all its events, when one of its events
+-- landed since the last build, or moved to another ticket in a later version.
+-- depends_on: {{ source('raw', 'ticket_events') }}
+{{ config(
+    materialized='incremental',
+    unique_key='ticket_id',
+    post_hook=["{{ cx_delete_gone_keys('ticket_id', cx_event_ticket_ids()) }}"],
+) }}
+
 with
 
-events as (select * from {{ ref('stg_service__ticket_events') }}),
+events as (
+
+    select * from {{ ref('stg_service__ticket_events') }}
+    {% if is_incremental() %}
+    where ticket_feed || ':' || ticket_ref in ({{ cx_event_tickets_landed() }})
+    {% endif %}
+
+),
 
 sequenced as (
 
