@@ -46,7 +46,7 @@ fix: install
 	.venv/bin/ruff check --fix .
 	.venv/bin/ruff format .
 
-bench: manifest  ## full + incremental refresh at a scale factor vs a bare DuckDB load (SF=0.1, 1, 10)
+bench: manifest  ## full refresh, then two incremental days, at a scale factor vs a bare DuckDB load (SF=0.1, 1, 10)
 	$(PY) -m bench.run --sf $(or $(SF),1)
 
 docs: manifest
