@@ -11,7 +11,11 @@
 
 with
 
-contacts as ({{ cx_service_contacts() }}),
+contacts as (
+
+    {{ cx_service_contacts() }}
+
+),
 
 {% if is_incremental() %}
 
