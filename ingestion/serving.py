@@ -101,8 +101,10 @@ def _standby_path(published: Path) -> Path:
     return published.with_name(f".{published.name}.standby")
 
 
-def _connect(database: Path) -> duckdb.DuckDBPyConnection:
-    return duckdb.connect(str(database), config={"memory_limit": paths.duckdb_memory_limit()})
+def _connect(database: Path, read_only: bool = False) -> duckdb.DuckDBPyConnection:
+    return duckdb.connect(
+        str(database), read_only=read_only, config={"memory_limit": paths.duckdb_memory_limit()}
+    )
 
 
 def _discard(con: duckdb.DuckDBPyConnection | None, staging_file: Path) -> None:
@@ -367,9 +369,7 @@ def _warehouse_state(
     and the sum of its row hashes: equal fingerprints mean equal content, up to a hash
     collision) and, for a table with a build stamp, its newest stamp, key and the rows
     stamped after the previous publication's newest stamp."""
-    con = duckdb.connect(
-        str(warehouse), read_only=True, config={"memory_limit": paths.duckdb_memory_limit()}
-    )
+    con = _connect(warehouse, read_only=True)
     try:
         schema_list = ", ".join(_literal(schema) for schema in schemas)
         keys = _build_keys(con)

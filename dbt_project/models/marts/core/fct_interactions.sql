@@ -23,30 +23,30 @@ records as (select * from {{ ref('int_records_resolved') }}),
 
 journey_stages as (select * from {{ ref('journey_stages') }}),
 
-unioned as (
+-- the facts built upstream, with their build stamp
+built as (
 
     select
         order_id as interaction_id, customer_id, 'order' as interaction_type,
-        coalesce(sales_channel, 'unknown') as channel, 'checkout' as touchpoint, ordered_at as occurred_at
+        coalesce(sales_channel, 'unknown') as channel, 'checkout' as touchpoint, ordered_at as occurred_at,
+        _built_at
     from orders
-    {% if is_incremental() %}
-    where _built_at > {{ cx_incremental_since() }}
-    {% endif %}
     union all
-    select response_id, customer_id, 'survey_response', channel, touchpoint, submitted_at
+    select response_id, customer_id, 'survey_response', channel, touchpoint, submitted_at, _built_at
     from responses
-    {% if is_incremental() %}
-    where _built_at > {{ cx_incremental_since() }}
-    {% endif %}
     union all
-    select call_id, customer_id, 'call', 'phone', touchpoint, started_at
+    select call_id, customer_id, 'call', 'phone', touchpoint, started_at, _built_at
     from calls
-    {% if is_incremental() %}
-    where _built_at > {{ cx_incremental_since() }}
-    {% endif %}
     union all
-    select ticket_id, customer_id, 'ticket', channel, touchpoint, created_at
+    select ticket_id, customer_id, 'ticket', channel, touchpoint, created_at, _built_at
     from tickets
+
+),
+
+unioned as (
+
+    select interaction_id, customer_id, interaction_type, channel, touchpoint, occurred_at
+    from built
     {% if is_incremental() %}
     where _built_at > {{ cx_incremental_since() }}
     {% endif %}
