@@ -916,6 +916,7 @@ INCREMENTAL_TABLES = (
     "intermediate.int_identifiers_collected",
     "intermediate.int_identity_record_anchors",
     "intermediate.int_identity_components_resolved",
+    "intermediate.int_identity_accounts_compared",
     "intermediate.int_customer_attributes_survived",
     "intermediate.int_contacts_sequenced",
     "intermediate.int_ticket_events_summarized",
@@ -1052,6 +1053,24 @@ def test_an_incremental_refresh_equals_a_full_rebuild(
         " order by event_at desc limit 1",
         [reopened_id],
     )
+    # an account the fuzzy rule paired moves to another postcode; a new account with the name
+    # and postcode of an account of another pair lands (no email, no phone: only the fuzzy
+    # rule links it)
+    (left, parted), (kept, _) = con.execute(
+        "select record_id, matched_record_id from intermediate.int_identity_fuzzy_pairs_matched"
+        " order by 1 limit 2"
+    ).fetchall()
+    for record_id, change in (
+        (parted, "'00001' as postcode"),
+        (kept, "'planted-twin' as customer_ref, null as email, null as phone, null as person_ref"),
+    ):
+        con.execute(
+            f"insert into raw.crm_customers select * replace ({change}, 'planted' as _file_sha256,"
+            " now() as _loaded_at) from raw.crm_customers where _feed || ':' || customer_ref = ?"
+            " order by _loaded_at desc limit 1",
+            [record_id],
+        )
+    twin = kept.split(":")[0] + ":planted-twin"
     con.execute(
         "insert into raw.calls select * replace ('planted-call' as call_ref, ? as customer_ref,"
         " null as caller_phone, ?::timestamp + interval 1 hour as started_at,"
@@ -1116,6 +1135,13 @@ def test_an_incremental_refresh_equals_a_full_rebuild(
             "select is_started from inc.core.fct_survey_invitations where invitation_ref = ?",
             [invitation_ref],
         ).fetchone()[0]
+        fuzzy_customers = dict(
+            con.execute(
+                "select record_id, customer_id from inc.intermediate.int_records_resolved"
+                " where record_id in (?, ?, ?, ?)",
+                [left, parted, kept, twin],
+            ).fetchall()
+        )
     finally:
         con.close()
     assert {table: rebuilt_in_full[table.split(".")[1]] for table in INCREMENTAL_TABLES} == (
@@ -1129,11 +1155,72 @@ def test_an_incremental_refresh_equals_a_full_rebuild(
     assert confidence_now == pytest.approx(confidence / 2)
     assert reopened == (reopens + 1, None)
     assert moved[0] >= 2 and moved[1] == 1, "the two customers' orders now share one customer"
+    assert fuzzy_customers[left] != fuzzy_customers[parted]
+    assert fuzzy_customers[twin] == fuzzy_customers[kept]
     # ...and left every incremental table as a full rebuild would
     assert differing == {table: 0 for table in (*INCREMENTAL_TABLES, RESOLVED_TABLE)}
     stamped = [table for table in INCREMENTAL_TABLES if table.startswith("core.")]
     assert patched == dict.fromkeys(stamped, True)
     assert unpublished == dict.fromkeys(stamped, 0)
+
+
+def test_a_new_postcode_limit_compares_again_the_blocks_it_takes_in_or_out(
+    world: World, tmp_path: Path
+) -> None:
+    """identity_fuzzy_max_records_per_postcode lowered below the size of a postcode holding
+    alike accounts, then raised back: each incremental build of the fuzzy rule's comparisons
+    holds what a full build with that limit holds."""
+    compared = "intermediate.int_identity_accounts_compared"
+    (limit,) = world.query(
+        "select min(accounts) - 1 from (select postcode_key, count(distinct record_id) as accounts,"
+        f" count(matched_record_id) as matches from {compared} group by 1) where matches > 0",
+        file=world.warehouse,
+    )[0]
+    homes = {}
+    for name, extra in (("incremental", ()), ("rebuilt", ("--full-refresh",))):
+        homes[name] = tmp_path / name
+        homes[name].mkdir()
+        shutil.copyfile(world.warehouse, paths.warehouse_path(homes[name]))
+        _dbt(
+            homes[name],
+            tmp_path,
+            "run",
+            *extra,
+            "--select",
+            compared.split(".")[1],
+            "--vars",
+            f"{{identity_fuzzy_max_records_per_postcode: {limit}}}",
+        )
+
+    con = duckdb.connect()
+    try:
+        for name, home in (*homes.items(), ("world", world.home)):
+            con.execute(f"attach '{paths.warehouse_path(home)}' as {name} (read_only)")
+        decisions = con.execute(
+            "select rebuilt_in_full from incremental.dbt_state.incremental_decisions"
+            " where model_name = ? order by run_started_at desc limit 1",
+            [compared.split(".")[1]],
+        ).fetchall()
+        matches = [
+            con.execute(f"select count(matched_record_id) from {name}.{compared}").fetchone()[0]
+            for name in ("world", "incremental")
+        ]
+        lowered = _differing_rows(con, compared, "incremental", "rebuilt")
+    finally:
+        con.close()
+    # raised back, incrementally: what the world held
+    _dbt(homes["incremental"], tmp_path, "run", "--select", compared.split(".")[1])
+    con = duckdb.connect()
+    try:
+        con.execute(f"attach '{paths.warehouse_path(homes['incremental'])}' as incremental")
+        con.execute(f"attach '{world.warehouse}' as world (read_only)")
+        raised = _differing_rows(con, compared, "incremental", "world")
+    finally:
+        con.close()
+
+    assert decisions == [(False,)]
+    assert matches[1] < matches[0]
+    assert (lowered, raised) == (0, 0)
 
 
 @pytest.mark.parametrize(

@@ -138,7 +138,8 @@
     - an incremental model it reads was rebuilt in full since (rows may be gone there, and
       reading the rows landed since would never remove them here);
     - a model-specific check, named by the config `cx_full_rebuild_check`, gives a reason
-      (the identity graph lost an edge: macros/identity_incremental.sql). -#}
+      (the identity graph lost an edge: macros/identity_incremental.sql; the fuzzy rule
+      changed: macros/fuzzy_incremental.sql). -#}
 {% macro cx_full_rebuild_reason() -%}
     {%- set existing = adapter.get_relation(database=this.database, schema=this.schema, identifier=this.identifier) -%}
     {%- if existing is none -%}
@@ -174,6 +175,8 @@
     {%- set check = config.get('cx_full_rebuild_check') -%}
     {%- if check == 'identity_graph_shrank' -%}
         {{ return(cx_identity_graph_shrank(cx_incremental_since())) }}
+    {%- elif check == 'fuzzy_rule_changed' -%}
+        {{ return(cx_fuzzy_rule_changed()) }}
     {%- elif check is not none -%}
         {{ exceptions.raise_compiler_error(this ~ ": unknown cx_full_rebuild_check '" ~ check ~ "'") }}
     {%- endif -%}
