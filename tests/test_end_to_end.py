@@ -1053,16 +1053,20 @@ def test_an_incremental_refresh_equals_a_full_rebuild(
         " order by event_at desc limit 1",
         [reopened_id],
     )
-    # an account the fuzzy rule paired moves to another postcode; a new account with the name
-    # and postcode of an account of another pair lands (no email, no phone: only the fuzzy
-    # rule links it)
-    (left, parted), (kept, _) = con.execute(
-        "select record_id, matched_record_id from intermediate.int_identity_fuzzy_pairs_matched"
-        " order by 1 limit 2"
+    # the account whose CRM id names a fuzzy pair's customer moves to another postcode: its
+    # partner, which did not land, is a customer of its own again; a new account with the
+    # name and postcode of an account of another pair, and a CRM id that sorts first, lands
+    # (no email, no phone: only the fuzzy rule links it): the customer is named after it
+    (moving, left, _), (kept, _, _) = con.execute(
+        "select record_id, matched_record_id, component_id from"
+        " intermediate.int_identity_fuzzy_pairs_matched order by 1 limit 2"
     ).fetchall()
     for record_id, change in (
-        (parted, "'00001' as postcode"),
-        (kept, "'planted-twin' as customer_ref, null as email, null as phone, null as person_ref"),
+        (moving, "'00001' as postcode"),
+        (
+            kept,
+            "'A-planted-twin' as customer_ref, null as email, null as phone, null as person_ref",
+        ),
     ):
         con.execute(
             f"insert into raw.crm_customers select * replace ({change}, 'planted' as _file_sha256,"
@@ -1070,7 +1074,7 @@ def test_an_incremental_refresh_equals_a_full_rebuild(
             " order by _loaded_at desc limit 1",
             [record_id],
         )
-    twin = kept.split(":")[0] + ":planted-twin"
+    twin = kept.split(":")[0] + ":A-planted-twin"
     con.execute(
         "insert into raw.calls select * replace ('planted-call' as call_ref, ? as customer_ref,"
         " null as caller_phone, ?::timestamp + interval 1 hour as started_at,"
@@ -1139,7 +1143,7 @@ def test_an_incremental_refresh_equals_a_full_rebuild(
             con.execute(
                 "select record_id, customer_id from inc.intermediate.int_records_resolved"
                 " where record_id in (?, ?, ?, ?)",
-                [left, parted, kept, twin],
+                [moving, left, kept, twin],
             ).fetchall()
         )
     finally:
@@ -1155,8 +1159,10 @@ def test_an_incremental_refresh_equals_a_full_rebuild(
     assert confidence_now == pytest.approx(confidence / 2)
     assert reopened == (reopens + 1, None)
     assert moved[0] >= 2 and moved[1] == 1, "the two customers' orders now share one customer"
-    assert fuzzy_customers[left] != fuzzy_customers[parted]
-    assert fuzzy_customers[twin] == fuzzy_customers[kept]
+    assert fuzzy_customers[left] != fuzzy_customers[moving]
+    # customer ids are the md5 of the anchor node
+    named_after_twin = hashlib.md5(b"crm:A-planted-twin").hexdigest()
+    assert fuzzy_customers[kept] == fuzzy_customers[twin] == named_after_twin
     # ...and left every incremental table as a full rebuild would
     assert differing == {table: 0 for table in (*INCREMENTAL_TABLES, RESOLVED_TABLE)}
     stamped = [table for table in INCREMENTAL_TABLES if table.startswith("core.")]

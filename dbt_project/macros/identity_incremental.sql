@@ -267,3 +267,78 @@
     {%- endif -%}
     {{ return(none) }}
 {%- endmacro %}
+
+{#- int_records_resolved, incremental. A record's customer is the customer of its anchor's
+    component, so it can only have changed for:
+    - a record collected again since the model's last build (its anchor may have changed);
+    - a record anchored in a component resolved again since (int_identity_components_resolved
+      stamps the nodes it writes with _built_at);
+    - a record anchored in a component the fuzzy rule now merges into another customer, or no
+      longer does: the fuzzy merges differ from the ones the last build resolved with, which
+      its post-hook keeps (cx_identity_store_fuzzy_merges).
+    The records of this query are resolved again; every other record keeps its customer. -#}
+{% macro cx_identity_records_to_resolve() -%}
+    {%- set since = cx_incremental_since() -%}
+    with
+
+    fuzzy_merges as (
+
+        select
+            component_id,
+            customer_id
+        from {{ ref('int_identity_components_merged') }}
+        where is_fuzzy_merged
+
+    ),
+
+    merges_changed as (
+
+        (select * from fuzzy_merges except select * from {{ cx_identity_fuzzy_merges_relation() }})
+        union all
+        (select * from {{ cx_identity_fuzzy_merges_relation() }} except select * from fuzzy_merges)
+
+    ),
+
+    nodes_moved as (
+
+        select node_id
+        from {{ ref('int_identity_components_resolved') }}
+        where
+            _built_at > {{ since }}
+            or component_id in (select merges_changed.component_id from merges_changed)
+
+    )
+
+    select record_id
+    from {{ ref('int_identifiers_collected') }}
+    where _loaded_at >= {{ since }}
+    union
+    select record_id
+    from {{ ref('int_identity_record_anchors') }}
+    where anchor_node_id in (select nodes_moved.node_id from nodes_moved)
+{%- endmacro %}
+
+{#- Where int_records_resolved keeps the fuzzy merges it last resolved with. -#}
+{% macro cx_identity_fuzzy_merges_relation() -%}
+    {{ return(api.Relation.create(database=this.database, schema='dbt_state', identifier='identity_fuzzy_merges')) }}
+{%- endmacro %}
+
+{#- post-hook of int_records_resolved: the fuzzy merges its next build compares with. -#}
+{% macro cx_identity_store_fuzzy_merges() -%}
+    create or replace table {{ cx_identity_fuzzy_merges_relation() }} as
+    select
+        component_id,
+        customer_id
+    from {{ ref('int_identity_components_merged') }}
+    where is_fuzzy_merged
+{%- endmacro %}
+
+{#- cx_full_rebuild_check of int_records_resolved: none while its last build kept its fuzzy
+    merges. -#}
+{% macro cx_identity_fuzzy_merges_unrecorded() -%}
+    {%- set kept = cx_identity_fuzzy_merges_relation() -%}
+    {%- if adapter.get_relation(database=kept.database, schema=kept.schema, identifier=kept.identifier) is none -%}
+        {{ return('no ' ~ kept.identifier ~ ' recorded by its last build') }}
+    {%- endif -%}
+    {{ return(none) }}
+{%- endmacro %}

@@ -177,6 +177,8 @@
         {{ return(cx_identity_graph_shrank(cx_incremental_since())) }}
     {%- elif check == 'fuzzy_rule_changed' -%}
         {{ return(cx_fuzzy_rule_changed()) }}
+    {%- elif check == 'fuzzy_merges_unrecorded' -%}
+        {{ return(cx_identity_fuzzy_merges_unrecorded()) }}
     {%- elif check is not none -%}
         {{ exceptions.raise_compiler_error(this ~ ": unknown cx_full_rebuild_check '" ~ check ~ "'") }}
     {%- endif -%}

@@ -119,7 +119,9 @@ final as (
         nodes.identifier_type,
         component_anchors.anchor_key,
         substr(component_anchors.anchor_key, 5) as anchor_node_id,
-        {{ dbt.hash('substr(component_anchors.anchor_key, 5)') }} as component_id
+        {{ dbt.hash('substr(component_anchors.anchor_key, 5)') }} as component_id,
+        -- the records anchored on a node written again are resolved again (int_records_resolved)
+        {{ cx_built_at() }}
     from component_anchors
     inner join nodes
         on component_anchors.node_id = nodes.node_id

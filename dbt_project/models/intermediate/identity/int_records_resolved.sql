@@ -3,12 +3,27 @@
 -- Incremental: only the records that are new or moved to another customer are written, and
 -- _resolved_at says when; the facts rebuild the rows of the records moved since their last
 -- build from it (macros/incremental.sql, cx_customer_changed_keys) instead of comparing
--- every row with this table.
-{{ config(materialized='incremental', unique_key='record_id') }}
+-- every row with this table. Only the records whose customer can have changed are resolved
+-- again (macros/identity_incremental.sql, cx_identity_records_to_resolve).
+-- depends_on: {{ ref('int_identifiers_collected') }}
+{{ config(
+    materialized='incremental',
+    unique_key='record_id',
+    cx_full_rebuild_check='fuzzy_merges_unrecorded',
+    post_hook=["{{ cx_identity_store_fuzzy_merges() }}"],
+) }}
 
 with
 
-record_anchors as (select * from {{ ref('int_identity_record_anchors') }}),
+record_anchors as (
+
+    select *
+    from {{ ref('int_identity_record_anchors') }}
+    {% if is_incremental() %}
+    where record_id in ({{ cx_identity_records_to_resolve() }})
+    {% endif %}
+
+),
 
 components as (select * from {{ ref('int_identity_components_resolved') }}),
 
