@@ -442,16 +442,24 @@ def _patch_table(
     keys built since `then.built_through` and of the keys the warehouse no longer has (a
     customer merged into another), insert the warehouse's rows built since. Returns the rows
     inserted, or None (nothing changed) when the result would not add up to the warehouse's
-    fingerprint: a row changed without being built again."""
+    fingerprint: a row changed without being built again.
+
+    The stale rows are collected as rowids (a join on the key columns only), so that hashing
+    and deleting them takes no second join. A rowid holds only until the table changes:
+    collecting, checking and replacing the rows is one transaction."""
     schema, table = qualified.split(".", 1)
     target = f"{_quote(schema)}.{_quote(table)}"
     key = ", ".join(_quote(column) for column in now.key)
+    con.execute("begin")
     con.execute(
         f"create or replace temp table built as select * from warehouse.{target} "
         f"where {BUILD_STAMP} > ?",
         [then.built_through],
     )
-    con.execute(f"create or replace temp table stale_keys as select distinct {key} from built")
+    con.execute(
+        f"create or replace temp table stale_rows as select {target}.rowid as row_id "
+        f"from {target} semi join built using ({key})"
+    )
     new_rows, new_hash = con.execute(
         "select count(*), coalesce(sum(hash(t)::hugeint), 0) from built as t"
     ).fetchone()
@@ -459,7 +467,7 @@ def _patch_table(
     def adds_up() -> bool:
         stale_rows, stale_hash = con.execute(
             f"select count(*), coalesce(sum(hash(t)::hugeint), 0) from {target} as t "
-            f"semi join stale_keys using ({key})"
+            "where rowid in (select row_id from stale_rows)"
         ).fetchone()
         return (
             then.rows - stale_rows + new_rows == now.rows
@@ -469,17 +477,15 @@ def _patch_table(
     fits = adds_up()
     if not fits:  # only then look for keys gone from the warehouse: a scan of both tables
         con.execute(
-            f"insert into stale_keys select distinct {key} from {target} "
+            f"insert into stale_rows select {target}.rowid from {target} "
             f"anti join warehouse.{target} using ({key})"
         )
         fits = adds_up()
     if fits:
-        match = " and ".join(
-            f"{target}.{_quote(column)} = stale_keys.{_quote(column)}" for column in now.key
-        )
-        con.execute(f"delete from {target} using stale_keys where {match}")
+        con.execute(f"delete from {target} where rowid in (select row_id from stale_rows)")
         con.execute(f"insert into {target} by name select * from built")
-    con.execute("drop table built; drop table stale_keys")
+    con.execute("drop table built; drop table stale_rows")
+    con.execute("commit")
     return new_rows if fits else None
 
 

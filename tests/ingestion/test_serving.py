@@ -383,6 +383,36 @@ def test_a_row_changed_without_a_new_stamp_copies_the_table_whole(tmp_path: Path
     assert ("o3", 0) in published
 
 
+def test_a_patch_replaces_every_row_of_a_key_rebuilt_or_gone(tmp_path: Path) -> None:
+    """A key of several columns can hold several rows (an identity record's links): a key
+    built again loses all its old rows, and so does a key gone from the warehouse."""
+    warehouse = _stamped_warehouse(tmp_path / "warehouse.duckdb")
+    with duckdb.connect(str(warehouse)) as con:
+        con.execute(
+            "create table core.fct_identity_links as select 'r' || i // 6 as record_id, "
+            "['email', 'phone'][i % 2 + 1] as identifier_type, 'l' || i as link_id, "
+            "timestamp '2026-01-01 06:00' as _built_at from range(600) as links(i)"
+        )
+        con.execute(
+            "insert into dbt_state.incremental_builds values "
+            "('fct_identity_links', timestamp '2026-01-01 06:05', 'record_id, identifier_type')"
+        )
+    serving_file = tmp_path / "serving.duckdb"
+    publish_serving(warehouse, serving_file)
+    with duckdb.connect(str(warehouse)) as con:
+        con.execute("delete from core.fct_identity_links where record_id in ('r5', 'r6')")
+        con.execute(
+            "insert into core.fct_identity_links values "
+            "('r5', 'email', 'l-new', timestamp '2026-01-02 06:00')"
+        )
+
+    report = publish_serving(warehouse, serving_file)
+
+    assert report.patched == {"core.fct_identity_links": 1}
+    tables = ["core.fct_identity_links"]
+    assert _contents(serving_file, tables) == _contents(warehouse, tables)
+
+
 # a second and a third build: rows rebuilt and added in the stamped fact, and a change to a
 # table that is copied whole (each publication's change must reach a file two publications old)
 SECOND_BUILD = (
