@@ -937,13 +937,14 @@ def _differing_rows(
     con: duckdb.DuckDBPyConnection, table: str, left: str = "inc", right: str = "rebuilt"
 ) -> int:
     """Rows of `table` in one of two attached files (inc, rebuilt) and not the other (build
-    times left out: _resolved_at says when a record moved, _built_at when a row was built)."""
+    times left out: _resolved_at says when a record moved, _moved_at when a node joined its
+    component, _built_at when a row was built)."""
     schema, name = table.split(".")
     stamps = [
         column
         for (column,) in con.execute(
             "select column_name from duckdb_columns() where database_name = ? and schema_name = ?"
-            " and table_name = ? and column_name in ('_resolved_at', '_built_at')",
+            " and table_name = ? and column_name in ('_resolved_at', '_moved_at', '_built_at')",
             [left, schema, name],
         ).fetchall()
     ]

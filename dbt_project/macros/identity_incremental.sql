@@ -271,8 +271,9 @@
 {#- int_records_resolved, incremental. A record's customer is the customer of its anchor's
     component, so it can only have changed for:
     - a record collected again since the model's last build (its anchor may have changed);
-    - a record anchored in a component resolved again since (int_identity_components_resolved
-      stamps the nodes it writes with _built_at);
+    - a record anchored on a node that moved to another component since (or is new:
+      int_identity_components_resolved stamps a node with _moved_at when its component
+      changes);
     - a record anchored in a component the fuzzy rule now merges into another customer, or no
       longer does: the fuzzy merges differ from the ones the last build resolved with, which
       its post-hook keeps (cx_identity_store_fuzzy_merges).
@@ -304,7 +305,7 @@
         select node_id
         from {{ ref('int_identity_components_resolved') }}
         where
-            _built_at > {{ since }}
+            _moved_at > {{ since }}
             or component_id in (select merges_changed.component_id from merges_changed)
 
     )

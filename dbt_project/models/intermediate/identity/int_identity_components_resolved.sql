@@ -112,19 +112,40 @@ nodes as (
 
 {{ cx_component_anchors('nodes', 'undirected_edges') }},
 
-final as (
+resolved as (
 
     select
         component_anchors.node_id,
         nodes.identifier_type,
         component_anchors.anchor_key,
         substr(component_anchors.anchor_key, 5) as anchor_node_id,
-        {{ dbt.hash('substr(component_anchors.anchor_key, 5)') }} as component_id,
-        -- the records anchored on a node written again are resolved again (int_records_resolved)
-        {{ cx_built_at() }}
+        {{ dbt.hash('substr(component_anchors.anchor_key, 5)') }} as component_id
     from component_anchors
     inner join nodes
         on component_anchors.node_id = nodes.node_id
+
+),
+
+final as (
+
+    select
+        resolved.*,
+        -- when the node joined its component (a component is named after its anchor, so one
+        -- that merged has another id): the records anchored on the nodes that moved since are
+        -- resolved again (int_records_resolved)
+        {% if is_incremental() %}
+        case
+            when previous.component_id = resolved.component_id then previous._moved_at
+            else {{ cx_run_started_at() }}
+        end as _moved_at
+        {% else %}
+        {{ cx_run_started_at() }} as _moved_at
+        {% endif %}
+    from resolved
+    {% if is_incremental() %}
+    left join {{ this }} as previous
+        on resolved.node_id = previous.node_id
+    {% endif %}
 
 )
 

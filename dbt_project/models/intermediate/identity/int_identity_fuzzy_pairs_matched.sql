@@ -19,6 +19,16 @@ alike as (
 
 ),
 
+paired_records as (
+
+    select record_id from alike
+    union
+    select matched_record_id from alike
+
+),
+
+-- the paired accounts' components, read only for them (one list: DuckDB joins all 18 M
+-- anchors at SF10 before an `or` of two lists)
 account_components as (
 
     select
@@ -27,9 +37,7 @@ account_components as (
     from {{ ref('int_identity_record_anchors') }} as anchors
     inner join {{ ref('int_identity_components_resolved') }} as components
         on anchors.anchor_node_id = components.node_id
-    where
-        anchors.record_id in (select alike.record_id from alike)
-        or anchors.record_id in (select alike.matched_record_id from alike)
+    where anchors.record_id in (select paired_records.record_id from paired_records)
 
 ),
 
