@@ -284,11 +284,7 @@
 
     fuzzy_merges as (
 
-        select
-            component_id,
-            customer_id
-        from {{ ref('int_identity_components_merged') }}
-        where is_fuzzy_merged
+        {{ cx_identity_fuzzy_merges() }}
 
     ),
 
@@ -324,14 +320,19 @@
     {{ return(api.Relation.create(database=this.database, schema='dbt_state', identifier='identity_fuzzy_merges')) }}
 {%- endmacro %}
 
-{#- post-hook of int_records_resolved: the fuzzy merges its next build compares with. -#}
-{% macro cx_identity_store_fuzzy_merges() -%}
-    create or replace table {{ cx_identity_fuzzy_merges_relation() }} as
+{#- The components the fuzzy rule merges, with their customer. -#}
+{% macro cx_identity_fuzzy_merges() -%}
     select
         component_id,
         customer_id
     from {{ ref('int_identity_components_merged') }}
     where is_fuzzy_merged
+{%- endmacro %}
+
+{#- post-hook of int_records_resolved: the fuzzy merges its next build compares with. -#}
+{% macro cx_identity_store_fuzzy_merges() -%}
+    create or replace table {{ cx_identity_fuzzy_merges_relation() }} as
+    {{ cx_identity_fuzzy_merges() }}
 {%- endmacro %}
 
 {#- cx_full_rebuild_check of int_records_resolved: none while its last build kept its fuzzy
