@@ -937,14 +937,15 @@ def _differing_rows(
     con: duckdb.DuckDBPyConnection, table: str, left: str = "inc", right: str = "rebuilt"
 ) -> int:
     """Rows of `table` in one of two attached files (inc, rebuilt) and not the other (build
-    times left out: _resolved_at says when a record moved, _moved_at when a node joined its
-    component, _built_at when a row was built)."""
+    history left out: _resolved_at says when a record moved and _previous_customer_id from
+    whom, _moved_at when a node joined its component, _built_at when a row was built)."""
     schema, name = table.split(".")
     stamps = [
         column
         for (column,) in con.execute(
             "select column_name from duckdb_columns() where database_name = ? and schema_name = ?"
-            " and table_name = ? and column_name in ('_resolved_at', '_moved_at', '_built_at')",
+            " and table_name = ? and column_name in"
+            " ('_resolved_at', '_previous_customer_id', '_moved_at', '_built_at')",
             [left, schema, name],
         ).fetchall()
     ]
@@ -1169,6 +1170,90 @@ def test_an_incremental_refresh_equals_a_full_rebuild(
     stamped = [table for table in INCREMENTAL_TABLES if table.startswith("core.")]
     assert patched == dict.fromkeys(stamped, True)
     assert unpublished == dict.fromkeys(stamped, 0)
+
+
+def test_a_customer_merged_away_twice_before_the_golden_record_is_built_is_deleted(
+    world: World, tmp_path: Path
+) -> None:
+    """Two merges in two runs, the first of which left the golden record out: a record moves
+    twice, and the customer it first left is deleted all the same (int_records_resolved
+    keeps only the customer a record left last). A third merge, in a run after a whole one,
+    deletes the customer merged away from the customer each of its records left. The
+    customers have no orders, so nothing else of theirs changes."""
+    home = tmp_path / "home"
+    home.mkdir()
+    warehouse = paths.warehouse_path(home)
+    shutil.copyfile(world.warehouse, warehouse)
+    con = duckdb.connect(str(warehouse))
+    (
+        (first, _, first_email),
+        (_, second_ref, second_email),
+        (third, third_ref, _),
+        (
+            fourth,
+            fourth_ref,
+            _,
+        ),
+    ) = con.execute(
+        "select customer_id, primary_customer_ref, email from core.dim_customers"
+        " where email is not null and primary_customer_ref is not null and crm_record_count = 1"
+        " and not has_fuzzy_match and lifetime_order_count = 0"
+        " order by primary_customer_ref limit 4"
+    ).fetchall()
+    third_record = con.execute(
+        "select record_id from intermediate.int_records_resolved where customer_id = ?"
+        " and record_type = 'crm_customer'",
+        [third],
+    ).fetchone()[0]
+    respond = (
+        "insert into raw.survey_responses (response_ref, customer_ref, email, submitted_at,"
+        " nps_score, is_finished, touchpoint, channel, _feed, _source_file, _file_sha256,"
+        " _row_number, _loaded_at) values (?, ?, ?, now()::timestamp - interval 1 hour, 2, true,"
+        " 'delivery', 'web', 'demo_survey_responses', 'planted.csv', 'planted', 1, now())"
+    )
+    # the third customer's account joins the second's (dim_customers is left out), then the
+    # second's joins the first's: the third's account moves again, away from the second
+    con.execute(respond, ["merge-third", third_ref, second_email])
+    con.close()
+    _dbt(home, tmp_path, "run", "--select", "+int_records_resolved")
+    con = duckdb.connect(str(warehouse))
+    con.execute(respond, ["merge-second", second_ref, first_email])
+    con.close()
+    _dbt(home, tmp_path, "run")
+    con = duckdb.connect(str(warehouse))
+    con.execute(respond, ["merge-fourth", fourth_ref, first_email])
+    con.close()
+    _dbt(home, tmp_path, "run")
+
+    con = _attach_a_full_rebuild(warehouse, tmp_path)
+    try:
+        moved_from, now = con.execute(
+            "select _previous_customer_id, customer_id from inc.intermediate.int_records_resolved"
+            " where record_id = ?",
+            [third_record],
+        ).fetchone()
+        merged_away = con.execute(
+            "select customer_id from inc.core.dim_customers where customer_id in (?, ?)",
+            [third, fourth],
+        ).fetchall()
+        rebuilt_in_full = con.execute(
+            "select model_name, arg_max(rebuilt_in_full, run_started_at)"
+            " from inc.dbt_state.incremental_decisions where model_name in"
+            " ('dim_customers', 'int_customer_attributes_survived') group by 1 order by 1"
+        ).fetchall()
+        differing = {
+            table: _differing_rows(con, table)
+            for table in ("core.dim_customers", "intermediate.int_customer_attributes_survived")
+        }
+    finally:
+        con.close()
+    assert now == first and moved_from not in (None, third), "the account moved twice"
+    assert rebuilt_in_full == [
+        ("dim_customers", False),
+        ("int_customer_attributes_survived", False),
+    ]
+    assert merged_away == []
+    assert differing == dict.fromkeys(differing, 0)
 
 
 def test_a_new_postcode_limit_compares_again_the_blocks_it_takes_in_or_out(

@@ -4,20 +4,43 @@
 
     Identity resolution only merges customers while it runs incrementally (a split rebuilds
     it, and these models with it, in full): a customer merged into another keeps no record,
-    so no build writes it again, and delete+insert would leave its row. The post-hook
-    `cx_delete_gone_keys` (macros/incremental.sql) deletes the customers missing from the
-    model's population. -#}
+    so nothing would write it again, and delete+insert would leave its row. Such a customer
+    lost a record, so it is among the customers a build writes again, with a count of 0
+    records: the post-hook `cx_delete_emptied_customers` deletes those rows before the build
+    commits. -#}
 
-{#- Each customer with a CRM account (the population of int_customer_attributes_survived). -#}
-{% macro cx_crm_customers() -%}
-    select records.customer_id
-    from {{ ref('stg_crm__customers') }} as crm_customers
-    inner join {{ ref('int_records_resolved') }} as records
-        on crm_customers.crm_record_id = records.record_id
+{#- True when the customers that lost a record since this model's last build can be read
+    from int_records_resolved._previous_customer_id: the column keeps only the move of the
+    build that wrote the row, so it holds every move only while int_records_resolved was
+    built at most once since (this run's build). Otherwise (this model failed or was left
+    out of a run) the model compares every customer's count of records with its own. -#}
+{% macro cx_record_moves_known() -%}
+    {%- if not execute -%}
+        {{ return(true) }}
+    {%- endif -%}
+    {%- set builds = run_query(
+        "select count(*) from " ~ cx_incremental_state_relation()
+        ~ " where model_name = 'int_records_resolved' and built_from > "
+        ~ cx_incremental_since()
+    ) -%}
+    {{ return(builds.rows[0][0] <= 1) }}
 {%- endmacro %}
 
-{#- Each resolved customer (the population of dim_customers). -#}
-{% macro cx_resolved_customers() -%}
-    select customer_id from {{ ref('int_records_resolved') }}
+{#- The customers (column customer_id) that lost a record to another customer since this
+    model's last build, when `cx_record_moves_known()`: the previous customer of each record
+    of `records` (a relation with int_records_resolved's columns) resolved since. -#}
+{% macro cx_customers_that_lost_records(records) -%}
+    select {{ records }}._previous_customer_id as customer_id
+    from {{ records }}
+    where
+        {{ records }}._resolved_at > {{ cx_incremental_since() }}
+        and {{ records }}._previous_customer_id is not null
 {%- endmacro %}
 
+{#- Post-hook: delete the customers this build wrote with no record left (`count_column`
+    0): merged into another customer. -#}
+{% macro cx_delete_emptied_customers(count_column) -%}
+    {%- if is_incremental() -%}
+        delete from {{ this }} where {{ count_column }} = 0
+    {%- endif -%}
+{%- endmacro %}

@@ -9,7 +9,7 @@
 {{ config(
     materialized='incremental',
     unique_key='customer_id',
-    post_hook=["{{ cx_delete_gone_keys('customer_id', cx_crm_customers()) }}"],
+    post_hook=["{{ cx_delete_emptied_customers('crm_record_count') }}"],
 ) }}
 
 with
@@ -28,6 +28,7 @@ crm_accounts as (
     select
         records.customer_id,
         records._resolved_at,
+        records._previous_customer_id,
         crm_customers.*
     from crm_customers
     inner join records
@@ -37,10 +38,12 @@ crm_accounts as (
 
 {% if is_incremental() %}
 
--- customers whose accounts changed since this model's last build: an account landed (new or
--- corrected) or was resolved (new, or moved to the customer), or the customer lost one to
--- another customer (its count of accounts changed; one left with none is deleted by the
--- post-hook)
+{%- set record_moves_known = cx_record_moves_known() %}
+
+{% if not record_moves_known %}
+
+-- every customer's count of accounts: a customer whose count changed lost one (the
+-- accounts moved since are not all known: macros/customers_incremental.sql)
 account_counts as (
 
     select
@@ -51,6 +54,11 @@ account_counts as (
 
 ),
 
+{% endif %}
+
+-- customers whose accounts changed since this model's last build: an account landed (new or
+-- corrected) or was resolved (new, or moved to the customer), or the customer lost one to
+-- another customer (one left with none is written with none, and deleted by the post-hook)
 touched as (
 
     select customer_id
@@ -59,11 +67,15 @@ touched as (
         _loaded_at >= {{ cx_incremental_since() }}
         or _resolved_at > {{ cx_incremental_since() }}
     union
-    select account_counts.customer_id
+    {% if record_moves_known %}
+    {{ cx_customers_that_lost_records('crm_accounts') }}
+    {% else %}
+    select coalesce(account_counts.customer_id, built.customer_id) as customer_id
     from account_counts
-    left join {{ this }} as built
+    full outer join {{ this }} as built
         on account_counts.customer_id = built.customer_id
     where account_counts.crm_record_count is distinct from built.crm_record_count
+    {% endif %}
 
 ),
 
@@ -195,10 +207,23 @@ aggregate_policies as (
 
 ),
 
+customers as (
+
+    select customer_id from aggregated
+    {% if is_incremental() %}
+    -- a customer left with no account (merged into another, or its accounts moved away) is
+    -- written with none, and deleted by the post-hook
+    union
+    select customer_id from touched
+    where customer_id is not null
+    {% endif %}
+
+),
+
 final as (
 
     select
-        aggregated.customer_id,
+        customers.customer_id,
         chosen.primary_customer_ref,
         chosen.first_name,
         chosen.last_name,
@@ -231,12 +256,14 @@ final as (
         chosen.phone_source_record_id,
         chosen.address_source_record_id,
         chosen.segment_source_record_id,
-        aggregated.crm_record_count,
+        coalesce(aggregated.crm_record_count, 0) as crm_record_count,
         {{ cx_built_at() }}
-    from aggregated
+    from customers
     cross join aggregate_policies
+    left join aggregated
+        on customers.customer_id = aggregated.customer_id
     left join chosen
-        on aggregated.customer_id = chosen.customer_id
+        on customers.customer_id = chosen.customer_id
 
 )
 

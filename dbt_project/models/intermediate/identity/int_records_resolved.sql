@@ -4,7 +4,9 @@
 -- _resolved_at says when; the facts rebuild the rows of the records moved since their last
 -- build from it (macros/incremental.sql, cx_customer_changed_keys) instead of comparing
 -- every row with this table. Only the records whose customer can have changed are resolved
--- again (macros/identity_incremental.sql, cx_identity_records_to_resolve).
+-- again (macros/identity_incremental.sql, cx_identity_records_to_resolve). A moved record
+-- keeps the customer it had before in _previous_customer_id: dim_customers finds the
+-- customers that lost a record from it instead of counting every customer's records.
 -- depends_on: {{ ref('int_identifiers_collected') }}
 {{ config(
     materialized='incremental',
@@ -49,7 +51,9 @@ final as (
         resolved.record_id,
         resolved.record_type,
         resolved.customer_id,
-        {{ cx_run_started_at() }} as _resolved_at
+        {{ cx_run_started_at() }} as _resolved_at,
+        {% if is_incremental() %}previous.customer_id{% else %}cast(null as varchar){% endif %}
+            as _previous_customer_id
     from resolved
     {% if is_incremental() %}
     -- while the graph only grows, records are never dropped: a full rebuild drops them

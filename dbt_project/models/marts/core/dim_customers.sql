@@ -6,8 +6,10 @@
 {{ config(
     materialized='incremental',
     unique_key='customer_id',
-    post_hook=["{{ cx_delete_gone_keys('customer_id', cx_resolved_customers()) }}"],
+    post_hook=["{{ cx_delete_emptied_customers('source_record_count') }}"],
 ) }}
+
+{%- set record_moves_known = is_incremental() and cx_record_moves_known() %}
 
 with
 
@@ -23,6 +25,10 @@ fuzzy_pairs as (select * from {{ ref('int_identity_fuzzy_pairs_matched') }}),
 
 orders as (select * from {{ ref('fct_orders') }}),
 
+{% if not record_moves_known %}
+
+-- every customer's count of records; an incremental build reads it only when the records
+-- moved since are not all known (macros/customers_incremental.sql)
 all_customers as (
 
     select
@@ -32,6 +38,8 @@ all_customers as (
     group by customer_id
 
 ),
+
+{% endif %}
 
 fuzzy_matched as (
 
@@ -83,11 +91,15 @@ touched as (
     where _built_at > {{ cx_incremental_since() }}
     union
     -- they lost a record to another customer
-    select all_customers.customer_id
+    {% if record_moves_known %}
+    {{ cx_customers_that_lost_records('records') }}
+    {% else %}
+    select coalesce(all_customers.customer_id, built.customer_id) as customer_id
     from all_customers
-    left join {{ this }} as built
+    full outer join {{ this }} as built
         on all_customers.customer_id = built.customer_id
     where all_customers.source_record_count is distinct from built.source_record_count
+    {% endif %}
     union
     -- their order value changed: orders built since, or the 12-month window moved on
     select built.customer_id
@@ -113,10 +125,19 @@ touched as (
 
 customers as (
 
-    select *
-    from all_customers
     {% if is_incremental() %}
-    where customer_id in (select touched.customer_id from touched)
+    -- a customer left with no record (merged into another) is written with none, and
+    -- deleted by the post-hook
+    select
+        touched.customer_id,
+        count(records.record_id) as source_record_count
+    from touched
+    left join records
+        on touched.customer_id = records.customer_id
+    where touched.customer_id is not null
+    group by touched.customer_id
+    {% else %}
+    select * from all_customers
     {% endif %}
 
 ),
