@@ -23,6 +23,8 @@ survived as not materialized (select * from {{ ref('int_customer_attributes_surv
 
 fuzzy_pairs as (select * from {{ ref('int_identity_fuzzy_pairs_matched') }}),
 
+merged_components as (select * from {{ ref('int_identity_components_merged') }}),
+
 orders as (select * from {{ ref('fct_orders') }}),
 
 {% if not record_moves_known %}
@@ -41,12 +43,14 @@ all_customers as (
 
 {% endif %}
 
+-- a fuzzy pair's accounts are the customer its component merged into (read from the
+-- components, not from the 18 M records)
 fuzzy_matched as (
 
-    select distinct records.customer_id
+    select distinct merged_components.customer_id
     from fuzzy_pairs
-    inner join records
-        on fuzzy_pairs.record_id = records.record_id
+    inner join merged_components
+        on fuzzy_pairs.component_id = merged_components.component_id
 
 ),
 
@@ -129,13 +133,19 @@ customers as (
     -- a customer left with no record (merged into another) is written with none, and
     -- deleted by the post-hook
     select
-        touched.customer_id,
-        count(records.record_id) as source_record_count
-    from touched
-    left join records
-        on touched.customer_id = records.customer_id
-    where touched.customer_id is not null
-    group by touched.customer_id
+        touched_customers.customer_id,
+        coalesce(counted.source_record_count, 0) as source_record_count
+    from (select distinct customer_id from touched where customer_id is not null) as touched_customers
+    left join (
+        -- counted where they are (a join DuckDB would count every customer's records first)
+        select
+            customer_id,
+            count(*) as source_record_count
+        from records
+        where customer_id in (select touched.customer_id from touched)
+        group by customer_id
+    ) as counted
+        on touched_customers.customer_id = counted.customer_id
     {% else %}
     select * from all_customers
     {% endif %}
