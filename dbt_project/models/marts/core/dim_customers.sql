@@ -125,6 +125,26 @@ touched as (
 
 ),
 
+touched_customers as (
+
+    select distinct customer_id
+    from touched
+    where customer_id is not null
+
+),
+
+-- counted only for them (DuckDB would count every customer's records before a join)
+touched_counts as (
+
+    select
+        customer_id,
+        count(*) as source_record_count
+    from records
+    where customer_id in (select touched_customers.customer_id from touched_customers)
+    group by customer_id
+
+),
+
 {% endif %}
 
 customers as (
@@ -134,18 +154,10 @@ customers as (
     -- deleted by the post-hook
     select
         touched_customers.customer_id,
-        coalesce(counted.source_record_count, 0) as source_record_count
-    from (select distinct customer_id from touched where customer_id is not null) as touched_customers
-    left join (
-        -- counted where they are (a join DuckDB would count every customer's records first)
-        select
-            customer_id,
-            count(*) as source_record_count
-        from records
-        where customer_id in (select touched.customer_id from touched)
-        group by customer_id
-    ) as counted
-        on touched_customers.customer_id = counted.customer_id
+        coalesce(touched_counts.source_record_count, 0) as source_record_count
+    from touched_customers
+    left join touched_counts
+        on touched_customers.customer_id = touched_counts.customer_id
     {% else %}
     select * from all_customers
     {% endif %}
