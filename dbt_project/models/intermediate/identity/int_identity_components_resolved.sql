@@ -57,11 +57,17 @@ identifiers as (select * from {{ ref('int_identifiers_collected') }}),
 
 record_anchors as (
 
-    select *
-    from {{ ref('int_identity_record_anchors') }}
     {% if is_incremental() %}
-    -- the records of this scope
-    where record_id in (select identifiers.record_id from identifiers)
+    -- the records of this scope, anchored as int_identity_record_anchors anchors them (on the
+    -- smallest node id they carry): every identifier of theirs is in scope, and grouping
+    -- these is cheaper than looking them up among all anchors (18 M at SF10)
+    select
+        record_id,
+        min(node_id) as anchor_node_id
+    from identifiers
+    group by record_id
+    {% else %}
+    select * from {{ ref('int_identity_record_anchors') }}
     {% endif %}
 
 ),
