@@ -1256,6 +1256,73 @@ def test_a_customer_merged_away_twice_before_the_golden_record_is_built_is_delet
     assert differing == dict.fromkeys(differing, 0)
 
 
+def test_an_order_landing_after_the_response_reviewing_it_joins_their_customers(
+    world: World, tmp_path: Path
+) -> None:
+    """A post-purchase review lands before its order: when the order lands, the response
+    (landed earlier) is collected again, and the reviewer and the buyer become one customer,
+    incrementally, as a full rebuild would make them."""
+    home = tmp_path / "home"
+    home.mkdir()
+    warehouse = paths.warehouse_path(home)
+    shutil.copyfile(world.warehouse, warehouse)
+    con = duckdb.connect(str(warehouse))
+    (reviewer, _, reviewer_email), (buyer, buyer_ref, _) = con.execute(
+        "select customer_id, primary_customer_ref, email from core.dim_customers"
+        " where email is not null and primary_customer_ref is not null and crm_record_count = 1"
+        " and not has_fuzzy_match order by customer_id limit 2"
+    ).fetchall()
+    con.execute(
+        "insert into raw.survey_responses (response_ref, order_ref, email, submitted_at,"
+        " nps_score, is_finished, touchpoint, channel, _feed, _source_file, _file_sha256,"
+        " _row_number, _loaded_at) values ('late-review', 'late-order', ?,"
+        " now()::timestamp - interval 1 hour, 4, true, 'delivery', 'web',"
+        " 'demo_survey_responses', 'planted.csv', 'planted', 1, now())",
+        [reviewer_email],
+    )
+    con.close()
+    _dbt(home, tmp_path, "run")
+    con = duckdb.connect(str(warehouse))
+    con.execute(
+        "insert into raw.crm_orders select * replace ('late-order' as order_ref,"
+        " ? as customer_ref, 'planted' as _file_sha256, now() as _loaded_at)"
+        " from raw.crm_orders limit 1",
+        [buyer_ref],
+    )
+    con.close()
+    _dbt(home, tmp_path, "run")
+
+    con = _attach_a_full_rebuild(warehouse, tmp_path)
+    try:
+        identity_rebuilt = con.execute(
+            "select arg_max(rebuilt_in_full, run_started_at)"
+            " from inc.dbt_state.incremental_decisions"
+            " where model_name = 'int_identifiers_collected'"
+        ).fetchone()[0]
+        customers = con.execute(
+            "select distinct records.customer_id from inc.intermediate.int_records_resolved"
+            " as records inner join inc.staging.stg_survey__responses as responses"
+            " on records.record_id = responses.response_id"
+            " where responses.response_ref = 'late-review'"
+            " union select customer_id from inc.core.dim_customers"
+            " where primary_customer_ref = ?",
+            [buyer_ref],
+        ).fetchall()
+        differing = {
+            table: _differing_rows(con, table)
+            for table in (
+                "intermediate.int_identifiers_collected",
+                "intermediate.int_records_resolved",
+                "core.dim_customers",
+            )
+        }
+    finally:
+        con.close()
+    assert identity_rebuilt is False
+    assert len(customers) == 1 and customers[0][0] in (reviewer, buyer)
+    assert differing == dict.fromkeys(differing, 0)
+
+
 def test_a_new_postcode_limit_compares_again_the_blocks_it_takes_in_or_out(
     world: World, tmp_path: Path
 ) -> None:

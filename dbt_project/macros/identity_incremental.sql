@@ -35,6 +35,32 @@
 
     survey_invitations as (select * from {{ ref('stg_survey__invitations') }} where {{ landed }}),
 
+    -- the responses a row landed since touches: their own, or an order they review (every
+    -- response without `since`)
+    responses_touched as (
+
+        select *
+        from {{ ref('stg_survey__responses') }}
+        {%- if since is not none %}
+        where _loaded_at >= {{ since }} or order_ref in (select crm_orders.order_ref from crm_orders)
+        {%- endif %}
+
+    ),
+
+    -- the latest row of each order these responses review
+    reviewed_order_loads as (
+
+        select
+            order_ref,
+            max(_loaded_at) as last_loaded_at
+        from reviewed_orders
+        {%- if since is not none %}
+        where order_ref in (select responses_touched.order_ref from responses_touched)
+        {%- endif %}
+        group by order_ref
+
+    ),
+
     -- a response is as new as its latest row: its own, or an order it reviews
     survey_responses as (
 
@@ -46,18 +72,9 @@
             responses.phone_e164,
             greatest(responses._loaded_at, coalesce(reviewed.last_loaded_at, responses._loaded_at))
                 as _loaded_at
-        from {{ ref('stg_survey__responses') }} as responses
-        left join (
-            select
-                order_ref,
-                max(_loaded_at) as last_loaded_at
-            from reviewed_orders
-            group by order_ref
-        ) as reviewed
+        from responses_touched as responses
+        left join reviewed_order_loads as reviewed
             on responses.order_ref = reviewed.order_ref
-        {%- if since is not none %}
-        where responses._loaded_at >= {{ since }} or reviewed.last_loaded_at >= {{ since }}
-        {%- endif %}
 
     ),
 

@@ -240,8 +240,8 @@
 {#- Post-hook of an incremental model: after an incremental build, delete the rows whose
     `key_column` `population_sql` (a query with that column) no longer holds, within
     `scope` (a condition) if given. delete+insert replaces the rows of the keys a build
-    writes; a key that is gone upstream (a customer merged into another) is written by
-    none, and would stay. -#}
+    writes; a key that is gone upstream (a conversation threaded into another) is written
+    by none, and would stay. -#}
 {% macro cx_delete_gone_keys(key_column, population_sql, scope=none) -%}
     {%- if is_incremental() -%}
         delete from {{ this }}
