@@ -336,8 +336,7 @@ def _dbt(
 def test_dbt_unit_tests_pass_on_the_built_warehouse(world: World, tmp_path: Path) -> None:
     """Refreshes leave the dbt unit tests out (orchestration.dbt_assets); they run here."""
     home = tmp_path / "unit"
-    home.mkdir()
-    shutil.copyfile(world.warehouse, paths.warehouse_path(home))
+    _warehouse_copy(world, home)
     manifest = json.loads((DBT_PROJECT_DIR / "target" / "manifest.json").read_text())
     unit_tests = len(manifest["unit_tests"])
     assert unit_tests >= 20
@@ -351,9 +350,7 @@ def _identity_rebuilt_without(world: World, tmp_path: Path, rule: str) -> Path:
     """A copy of the world's warehouse whose identity models and links were built again by
     dbt with `rule` switched off by var."""
     home = tmp_path / f"{rule}_off"
-    home.mkdir()
-    warehouse = paths.warehouse_path(home)
-    shutil.copyfile(world.warehouse, warehouse)
+    warehouse = _warehouse_copy(world, home)
     _dbt(
         home,
         tmp_path,
@@ -639,6 +636,31 @@ def _copy_of(world: World, tmp_path: Path) -> Path:
     home = tmp_path / "home"
     shutil.copytree(world.home, home)
     return home
+
+
+def _warehouse_copy(world: World, home: Path) -> Path:
+    """A new data home `home` holding only a copy of the refreshed warehouse (for tests that
+    run dbt by hand); returns the copy's path."""
+    home.mkdir()
+    warehouse = paths.warehouse_path(home)
+    shutil.copyfile(world.warehouse, warehouse)
+    return warehouse
+
+
+def _land_response(warehouse: Path, response_ref: str, **identifiers: str) -> None:
+    """Land a finished detractor survey response in raw, now, carrying `identifiers`
+    (customer_ref, email, order_ref, ...)."""
+    columns = ", ".join(identifiers)
+    marks = ", ".join("?" for _ in identifiers)
+    with duckdb.connect(str(warehouse)) as con:
+        con.execute(
+            f"insert into raw.survey_responses (response_ref, {columns}, submitted_at,"
+            " nps_score, is_finished, touchpoint, channel, _feed, _source_file, _file_sha256,"
+            f" _row_number, _loaded_at) values (?, {marks}, now()::timestamp - interval 1 hour,"
+            " 2, true, 'delivery', 'web', 'demo_survey_responses', 'planted.csv', 'planted', 1,"
+            " now())",
+            [response_ref, *identifiers.values()],
+        )
 
 
 def test_outcomes_close_cases_which_stay_closed_and_recovery_is_measured(
@@ -1181,9 +1203,7 @@ def test_a_customer_merged_away_twice_before_the_golden_record_is_built_is_delet
     deletes the customer merged away from the customer each of its records left. The
     customers have no orders, so nothing else of theirs changes."""
     home = tmp_path / "home"
-    home.mkdir()
-    warehouse = paths.warehouse_path(home)
-    shutil.copyfile(world.warehouse, warehouse)
+    warehouse = _warehouse_copy(world, home)
     con = duckdb.connect(str(warehouse))
     (
         (first, _, first_email),
@@ -1205,24 +1225,14 @@ def test_a_customer_merged_away_twice_before_the_golden_record_is_built_is_delet
         " and record_type = 'crm_customer'",
         [third],
     ).fetchone()[0]
-    respond = (
-        "insert into raw.survey_responses (response_ref, customer_ref, email, submitted_at,"
-        " nps_score, is_finished, touchpoint, channel, _feed, _source_file, _file_sha256,"
-        " _row_number, _loaded_at) values (?, ?, ?, now()::timestamp - interval 1 hour, 2, true,"
-        " 'delivery', 'web', 'demo_survey_responses', 'planted.csv', 'planted', 1, now())"
-    )
+    con.close()
     # the third customer's account joins the second's (dim_customers is left out), then the
     # second's joins the first's: the third's account moves again, away from the second
-    con.execute(respond, ["merge-third", third_ref, second_email])
-    con.close()
+    _land_response(warehouse, "merge-third", customer_ref=third_ref, email=second_email)
     _dbt(home, tmp_path, "run", "--select", "+int_records_resolved")
-    con = duckdb.connect(str(warehouse))
-    con.execute(respond, ["merge-second", second_ref, first_email])
-    con.close()
+    _land_response(warehouse, "merge-second", customer_ref=second_ref, email=first_email)
     _dbt(home, tmp_path, "run")
-    con = duckdb.connect(str(warehouse))
-    con.execute(respond, ["merge-fourth", fourth_ref, first_email])
-    con.close()
+    _land_response(warehouse, "merge-fourth", customer_ref=fourth_ref, email=first_email)
     _dbt(home, tmp_path, "run")
 
     con = _attach_a_full_rebuild(warehouse, tmp_path)
@@ -1263,24 +1273,15 @@ def test_an_order_landing_after_the_response_reviewing_it_joins_their_customers(
     (landed earlier) is collected again, and the reviewer and the buyer become one customer,
     incrementally, as a full rebuild would make them."""
     home = tmp_path / "home"
-    home.mkdir()
-    warehouse = paths.warehouse_path(home)
-    shutil.copyfile(world.warehouse, warehouse)
+    warehouse = _warehouse_copy(world, home)
     con = duckdb.connect(str(warehouse))
     (reviewer, _, reviewer_email), (buyer, buyer_ref, _) = con.execute(
         "select customer_id, primary_customer_ref, email from core.dim_customers"
         " where email is not null and primary_customer_ref is not null and crm_record_count = 1"
         " and not has_fuzzy_match order by customer_id limit 2"
     ).fetchall()
-    con.execute(
-        "insert into raw.survey_responses (response_ref, order_ref, email, submitted_at,"
-        " nps_score, is_finished, touchpoint, channel, _feed, _source_file, _file_sha256,"
-        " _row_number, _loaded_at) values ('late-review', 'late-order', ?,"
-        " now()::timestamp - interval 1 hour, 4, true, 'delivery', 'web',"
-        " 'demo_survey_responses', 'planted.csv', 'planted', 1, now())",
-        [reviewer_email],
-    )
     con.close()
+    _land_response(warehouse, "late-review", order_ref="late-order", email=reviewer_email)
     _dbt(home, tmp_path, "run")
     con = duckdb.connect(str(warehouse))
     con.execute(
@@ -1338,8 +1339,7 @@ def test_a_new_postcode_limit_compares_again_the_blocks_it_takes_in_or_out(
     homes = {}
     for name, extra in (("incremental", ()), ("rebuilt", ("--full-refresh",))):
         homes[name] = tmp_path / name
-        homes[name].mkdir()
-        shutil.copyfile(world.warehouse, paths.warehouse_path(homes[name]))
+        _warehouse_copy(world, homes[name])
         _dbt(
             homes[name],
             tmp_path,
