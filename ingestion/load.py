@@ -17,6 +17,7 @@ import json
 import re
 import shutil
 import tempfile
+import time
 import uuid
 from collections import Counter
 from collections.abc import Iterator, Mapping
@@ -37,6 +38,8 @@ from ingestion.registry import Feed, Scale
 from ingestion.warehouse import ensure_schemas, quote_identifier, quote_literal, raw_table
 
 HASH_CHUNK_BYTES = 1 << 20
+# a file changed less than this before it was hashed is hashed again next time
+RACY_CHANGE_NS = 2_000_000_000
 TRANSCODE_CHUNK_CHARS = 1 << 20
 WHITESPACE = " \t\r\n"
 INTEGER_PATTERN = r"[+-]?[0-9]+(\.0*)?"
@@ -210,17 +213,52 @@ def file_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
+def _stat_signature(path: Path) -> tuple[str, int]:
+    """The file's stat signature and the time (ns) it last changed."""
+    stat = path.stat()
+    changed = max(stat.st_mtime_ns, stat.st_ctime_ns)
+    return (
+        f"{stat.st_dev}:{stat.st_ino}:{stat.st_size}:{stat.st_mtime_ns}:{stat.st_ctime_ns}",
+        changed,
+    )
+
+
+def _landed_sha256(con: duckdb.DuckDBPyConnection, source_file: str, path: Path) -> str:
+    """The file's sha256, read from ops.landed_file_hashes while its stat signature is the
+    one it was hashed with, else computed (and remembered).
+
+    A file changed within RACY_CHANGE_NS of being hashed is not remembered: on a file system
+    with coarse timestamps a second write in the same tick would keep the signature."""
+    signature, changed_ns = _stat_signature(path)
+    row = con.execute(
+        "select file_sha256 from ops.landed_file_hashes "
+        "where source_file = ? and stat_signature = ?",
+        [source_file, signature],
+    ).fetchone()
+    if row is not None:
+        return row[0]
+    hashing_started_ns = time.time_ns()
+    sha256 = file_sha256(path)
+    if hashing_started_ns - changed_ns > RACY_CHANGE_NS and _stat_signature(path)[0] == signature:
+        con.execute(
+            "insert or replace into ops.landed_file_hashes values (?, ?, ?, ?)",
+            [source_file, signature, sha256, _utc_now()],
+        )
+    return sha256
+
+
 def _ingest_file(
     con: duckdb.DuckDBPyConnection, home: Path, feed: Feed, path: Path, run_id: str
 ) -> tuple[FileOutcome, int]:
     refusal = _outside_landing(home, feed, path)
     if refusal is not None:
         return _refuse_file(con, home, feed, path, refusal), 0
+    file_name = path.relative_to(landing_dir(home) / feed.name).as_posix()
     landed = _Landed(
         feed=feed,
         path=path,
-        file_name=path.relative_to(landing_dir(home) / feed.name).as_posix(),
-        sha256=file_sha256(path),
+        file_name=file_name,
+        sha256=_landed_sha256(con, f"{feed.name}/{file_name}", path),
         size_bytes=path.stat().st_size,
         loaded_at=_utc_now(),
         run_id=run_id,

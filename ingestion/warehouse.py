@@ -76,6 +76,16 @@ OPS_TABLES: dict[str, tuple[tuple[str, str], ...]] = {
         ("rows_validated", "BIGINT NOT NULL"),
         ("validated_at", "TIMESTAMP NOT NULL"),
     ),
+    # Each landed file's sha256 with the stat signature it was computed for (device, inode,
+    # size, modification and change times): a refresh hashes a file again only when its
+    # signature changed, instead of reading every landed file, day after day. A change of
+    # content changes the change time, which no program can set back.
+    "landed_file_hashes": (
+        ("source_file", "VARCHAR PRIMARY KEY"),
+        ("stat_signature", "VARCHAR NOT NULL"),
+        ("file_sha256", "VARCHAR NOT NULL"),
+        ("hashed_at", "TIMESTAMP NOT NULL"),
+    ),
     # Declared score scales per feed, so marts never mix a 5-point with a 7-point scale.
     "feed_scales": (
         ("feed", "VARCHAR NOT NULL"),

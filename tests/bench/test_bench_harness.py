@@ -11,12 +11,17 @@ from __future__ import annotations
 
 import csv
 import json
+import os
+import subprocess
+import sys
+import time
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from bench.probes import PAGE_BYTES, _process_tree, tree_rss_bytes
 from bench.run import STAGES, render_markdown, run_benchmark
 from bench.world import write_next_day
 from ingestion.demo import FEEDS, generate_demo_world
@@ -166,3 +171,13 @@ def test_harness_reports_every_stage_the_floor_and_the_ratios(tmp_path: Path) ->
     markdown = (tmp_path / "results/latest.md").read_text()
     assert markdown == render_markdown(results)
     assert "full ÷ floor" in markdown
+
+
+def test_peak_memory_counts_the_child_processes() -> None:
+    # dbt runs as a child process: its memory is the refresh's
+    script = "import time; block = bytearray(200 * 1024 * 1024); time.sleep(3)"
+    with subprocess.Popen([sys.executable, "-c", script]) as child:
+        time.sleep(1.5)
+        assert child.pid in _process_tree(os.getpid())
+        own_bytes = int(Path("/proc/self/statm").read_text().split()[1]) * PAGE_BYTES
+        assert tree_rss_bytes() - own_bytes >= 200 * 1024 * 1024

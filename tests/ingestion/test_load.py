@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import shutil
 from collections.abc import Iterator
 from datetime import datetime
@@ -196,6 +197,59 @@ def test_second_ingest_loads_nothing(world: World) -> None:
     assert world.count("raw.support_tickets") == 3
     assert world.count("ops.file_manifest") == 1
     assert world.count("ops.run_log") == 2
+
+
+def test_an_unchanged_file_is_not_read_again_to_be_hashed(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(load, "RACY_CHANGE_NS", 0)  # files here are seconds old
+    hashed: list[str] = []
+    hash_file = load.file_sha256
+    monkeypatch.setattr(
+        load, "file_sha256", lambda path: hashed.append(path.name) or hash_file(path)
+    )
+    world.declare("tickets", TICKETS_YAML)
+    world.land("demo_tickets", "tickets_1.csv", TICKETS_CSV)
+    world.ingest()
+
+    again = world.ingest()
+
+    assert hashed == ["tickets_1.csv"]
+    assert [o.status for o in again.files] == ["already_loaded"]
+    assert world.rows("select source_file from ops.landed_file_hashes") == [
+        ("demo_tickets/tickets_1.csv",)
+    ]
+
+
+def test_a_file_rewritten_in_place_with_its_old_size_and_time_is_hashed_again(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(load, "RACY_CHANGE_NS", 0)
+    world.declare("tickets", TICKETS_YAML)
+    path = world.land("demo_tickets", "tickets_1.csv", TICKETS_CSV)
+    world.ingest()
+    before = path.stat()
+    # same size, same modification time: only the change time tells
+    path.write_text(TICKETS_CSV.replace("Refund", "Reform"), encoding="utf-8")
+    os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))
+
+    again = world.ingest()
+
+    assert [o.status for o in again.files] == ["loaded"]
+    assert world.rows("select subject from raw.support_tickets where ticket_ref = 'T2'") == [
+        ("Refund",),
+        ("Reform",),
+    ]
+
+
+def test_a_file_just_written_is_hashed_again_next_time(world: World) -> None:
+    world.declare("tickets", TICKETS_YAML)
+    world.land("demo_tickets", "tickets_1.csv", TICKETS_CSV)
+
+    world.ingest()
+
+    # a second write within the file system's timestamp tick would keep its signature
+    assert world.count("ops.landed_file_hashes") == 0
 
 
 def test_same_content_under_another_name_is_skipped(world: World) -> None:
