@@ -133,14 +133,24 @@ touched_customers as (
 
 ),
 
+-- their records, read once for their counts and their fallback contacts
+touched_records as materialized (
+
+    select
+        record_id,
+        customer_id
+    from records
+    where customer_id in (select touched_customers.customer_id from touched_customers)
+
+),
+
 -- counted only for them (DuckDB would count every customer's records before a join)
 touched_counts as (
 
     select
         customer_id,
         count(*) as source_record_count
-    from records
-    where customer_id in (select touched_customers.customer_id from touched_customers)
+    from touched_records
     group by customer_id
 
 ),
@@ -164,26 +174,26 @@ customers as (
 
 ),
 
-customer_records as (
+-- customers whose CRM accounts give no email or no phone (or who have no CRM account: known
+-- only from surveys or service channels); only their records fall back on the email or
+-- phone of their other records (SF10: 10 k customers of 1 M)
+fallback_customers as (
 
-    select *
-    from records
-    {% if is_incremental() %}
-    where customer_id in (select customers.customer_id from customers)
-    {% endif %}
+    select customers.customer_id
+    from customers
+    left join survived
+        on customers.customer_id = survived.customer_id
+    where survived.email is null or survived.phone is null
 
 ),
 
--- the records of customers whose CRM accounts give no email or no phone (or who have no CRM
--- account: known only from surveys or service channels); only these fall back on the email
--- or phone of their other records
 fallback_records as (
 
-    select customer_records.*
-    from customer_records
-    left join survived
-        on customer_records.customer_id = survived.customer_id
-    where survived.email is null or survived.phone is null
+    select
+        records.record_id,
+        records.customer_id
+    from {% if is_incremental() %}touched_records{% else %}records{% endif %} as records
+    where records.customer_id in (select fallback_customers.customer_id from fallback_customers)
 
 ),
 
@@ -198,10 +208,17 @@ fallback_candidates as (
             partition by fallback_records.customer_id, identifiers.identifier_type
             order by identifiers.identifier_value, identifiers.record_id
         ) as candidate_rank
-    from identifiers
+    from (
+        -- a semi-join first: joined directly, DuckDB may build its hash table on the 15 M
+        -- identifiers instead of the few fallback records (SF10 incremental: 5.3 → 3.1 s)
+        select *
+        from identifiers
+        where
+            identifier_type in ('email', 'phone')
+            and record_id in (select fallback_records.record_id from fallback_records)
+    ) as identifiers
     inner join fallback_records
         on identifiers.record_id = fallback_records.record_id
-    where identifiers.identifier_type in ('email', 'phone')
 
 ),
 
