@@ -20,3 +20,41 @@
     {%- endif -%}
     {{ return(adapter.dispatch('get_where_subquery', 'dbt')(relation)) }}
 {%- endmacro %}
+
+{#- dbt's relationships test, but when the child rows are few (a test scoped to the latest
+    build, above, of an incremental build) the parent rows are first narrowed to the values
+    they name: joined directly, DuckDB builds its hash table on the whole parent (SF10:
+    fct_identity_links.record_id against the 18 M records of int_records_resolved, 1.9 → 0.7 s
+    of CPU). With many child rows (a whole table, or the latest build of a full one) dbt's
+    join is the cheaper one. -#}
+{% macro duckdb__test_relationships(model, column_name, to, field) %}
+{%- set few_rows = 1000000 -%}
+{%- set child_rows = few_rows -%}
+{%- if execute and config.get('where') in ('latest_build', 'latest_resolution') -%}
+    {%- set counted = run_query(
+        "select count(*) from (select 1 from " ~ model ~ " where " ~ column_name
+        ~ " is not null limit " ~ few_rows ~ ")"
+    ) -%}
+    {%- set child_rows = counted.rows[0][0] -%}
+{%- endif -%}
+{%- if child_rows >= few_rows -%}
+    {{ return(dbt.default__test_relationships(model, column_name, to, field)) }}
+{%- endif %}
+with child as materialized (
+    select {{ column_name }} as from_field
+    from {{ model }}
+    where {{ column_name }} is not null
+),
+
+parent as (
+    select {{ field }} as to_field
+    from {{ to }}
+    where {{ field }} in (select child.from_field from child)
+)
+
+select child.from_field
+from child
+left join parent
+    on child.from_field = parent.to_field
+where parent.to_field is null
+{% endmacro %}
