@@ -9,6 +9,10 @@
       (dim_customers: a customer merged into another) keeps a whole-table test.
     `where: latest_resolution` does the same by `_resolved_at`, the stamp of
     int_records_resolved (the rows its latest build wrote: the records new or moved).
+    `where: latest_loads` does it for an incremental staging model, whose rows carry the
+    load time of their raw row instead of a build stamp: its latest build wrote the rows
+    loaded since the build before it (dbt_state.incremental_builds), or every row when it
+    was a full build or no build before it is logged.
     Any other `where` is dbt's own. -#}
 {% macro get_where_subquery(relation) -%}
     {%- set stamp = {'latest_build': '_built_at', 'latest_resolution': '_resolved_at'}.get(config.get('where')) -%}
@@ -17,6 +21,26 @@
             (select * from {{ relation }} where {{ stamp }} = (select max({{ stamp }}) from {{ relation }})) dbt_subquery
         {%- endset -%}
         {{ return(latest) }}
+    {%- endif -%}
+    {%- if config.get('where') == 'latest_loads' -%}
+        {%- set loaded -%}
+            (select * from {{ relation }} where _loaded_at >= coalesce((
+                with builds as (
+                    select
+                        built_from,
+                        rebuilt_in_full,
+                        row_number() over (order by built_from desc) as recency
+                    from {{ cx_incremental_state_relation() }}
+                    where model_name = '{{ relation.identifier }}'
+                )
+                select previous.built_from
+                from builds as latest
+                inner join builds as previous
+                    on latest.recency = 1 and previous.recency = 2
+                where latest.rebuilt_in_full is not true
+            ), cast('-infinity' as timestamp))) dbt_subquery
+        {%- endset -%}
+        {{ return(loaded) }}
     {%- endif -%}
     {{ return(adapter.dispatch('get_where_subquery', 'dbt')(relation)) }}
 {%- endmacro %}
