@@ -14,7 +14,6 @@ import json
 import os
 import subprocess
 import sys
-import time
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
@@ -175,9 +174,16 @@ def test_harness_reports_every_stage_the_floor_and_the_ratios(tmp_path: Path) ->
 
 def test_peak_memory_counts_the_child_processes() -> None:
     # dbt runs as a child process: its memory is the refresh's
-    script = "import time; block = bytearray(200 * 1024 * 1024); time.sleep(3)"
-    with subprocess.Popen([sys.executable, "-c", script]) as child:
-        time.sleep(1.5)
+    script = (
+        "import time; block = bytearray(200 * 1024 * 1024); "
+        "print('allocated', flush=True); time.sleep(30)"
+    )
+    child = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
+    try:
+        assert child.stdout is not None and child.stdout.readline().strip() == "allocated"
         assert child.pid in _process_tree(os.getpid())
         own_bytes = int(Path("/proc/self/statm").read_text().split()[1]) * PAGE_BYTES
         assert tree_rss_bytes() - own_bytes >= 200 * 1024 * 1024
+    finally:
+        child.kill()
+        child.communicate()
