@@ -294,42 +294,40 @@
     - a record anchored in a component the fuzzy rule now merges into another customer, or no
       longer does: the fuzzy merges differ from the ones the last build resolved with, which
       its post-hook keeps (cx_identity_store_fuzzy_merges).
-    The records of this query are resolved again; every other record keeps its customer. -#}
-{% macro cx_identity_records_to_resolve() -%}
+    The anchors (rows of int_identity_record_anchors, one per record) meeting this condition
+    are resolved again; every other record keeps its customer. A condition on the anchor's own
+    columns rather than a list of record ids: the anchors are read once (SF10 incremental:
+    record_anchors 2.1 → 1.4 s; a second scan looked up the records of the moved nodes). -#}
+{% macro cx_identity_anchors_to_resolve(anchors) -%}
     {%- set since = cx_incremental_since() -%}
-    with
-
-    fuzzy_merges as (
-
-        {{ cx_identity_fuzzy_merges() }}
-
-    ),
-
-    merges_changed as (
-
-        (select * from fuzzy_merges except select * from {{ cx_identity_fuzzy_merges_relation() }})
-        union all
-        (select * from {{ cx_identity_fuzzy_merges_relation() }} except select * from fuzzy_merges)
-
-    ),
-
-    nodes_moved as (
-
-        select node_id
-        from {{ ref('int_identity_components_resolved') }}
-        where
-            _moved_at > {{ since }}
-            or component_id in (select merges_changed.component_id from merges_changed)
-
+    {{ anchors }}.record_id in (
+        select collected.record_id
+        from {{ ref('int_identifiers_collected') }} as collected
+        where collected._loaded_at >= {{ since }}
     )
+    or {{ anchors }}.anchor_node_id in (
+        with
 
-    select record_id
-    from {{ ref('int_identifiers_collected') }}
-    where _loaded_at >= {{ since }}
-    union
-    select record_id
-    from {{ ref('int_identity_record_anchors') }}
-    where anchor_node_id in (select nodes_moved.node_id from nodes_moved)
+        fuzzy_merges as (
+
+            {{ cx_identity_fuzzy_merges() }}
+
+        ),
+
+        merges_changed as (
+
+            (select * from fuzzy_merges except select * from {{ cx_identity_fuzzy_merges_relation() }})
+            union all
+            (select * from {{ cx_identity_fuzzy_merges_relation() }} except select * from fuzzy_merges)
+
+        )
+
+        select nodes.node_id
+        from {{ ref('int_identity_components_resolved') }} as nodes
+        where
+            nodes._moved_at > {{ since }}
+            or nodes.component_id in (select merges_changed.component_id from merges_changed)
+    )
 {%- endmacro %}
 
 {#- Where int_records_resolved keeps the fuzzy merges it last resolved with. -#}

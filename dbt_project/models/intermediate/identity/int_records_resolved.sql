@@ -4,7 +4,7 @@
 -- _resolved_at says when; the facts rebuild the rows of the records moved since their last
 -- build from it (macros/incremental.sql, cx_customer_changed_keys) instead of comparing
 -- every row with this table. Only the records whose customer can have changed are resolved
--- again (macros/identity_incremental.sql, cx_identity_records_to_resolve). A moved record
+-- again (macros/identity_incremental.sql, cx_identity_anchors_to_resolve). A moved record
 -- keeps the customer it had before in _previous_customer_id: dim_customers finds the
 -- customers that lost a record from it instead of counting every customer's records.
 -- depends_on: {{ ref('int_identifiers_collected') }}
@@ -20,9 +20,9 @@ with
 record_anchors as (
 
     select *
-    from {{ ref('int_identity_record_anchors') }}
+    from {{ ref('int_identity_record_anchors') }} as anchors
     {% if is_incremental() %}
-    where record_id in ({{ cx_identity_records_to_resolve() }})
+    where {{ cx_identity_anchors_to_resolve('anchors') }}
     {% endif %}
 
 ),
