@@ -66,7 +66,10 @@ def _literal(text: str) -> str:
 def statistics_sql(attributes: Sequence[str], source: str = "core.fct_driver_ratings") -> str:
     """One row per touchpoint × period (each also rolled up to `all`) with n, means, covariances.
 
-    Only responses that rated every attribute and gave an NPS score enter the model.
+    Only responses that rated every attribute and gave an NPS score enter the model. The
+    ratings are pivoted by response alone (a response's rows share its touchpoint and time) and
+    the period is derived after: grouping 9 M rows by one key instead of three strings (SF10:
+    2.2-3.0 → 1.9 s).
     """
     columns = [*attributes, TARGET]
     pivot = ",\n".join(
@@ -85,16 +88,22 @@ def statistics_sql(attributes: Sequence[str], source: str = "core.fct_driver_rat
         with responses as (
             select
                 response_id,
-                touchpoint,
-                cast(year(submitted_at) as varchar)
-                    || '-Q' || cast(quarter(submitted_at) as varchar) as period,
+                any_value(touchpoint) as touchpoint,
+                any_value(submitted_at) as submitted_at,
                 any_value(nps_score) as {_quote(TARGET)},
                 {pivot}
             from {source}
             where nps_score is not null
-            group by response_id, touchpoint, period
+            group by response_id
         ),
-        complete as (select * from responses where {complete})
+        complete as (
+            select
+                * exclude (submitted_at),
+                cast(year(submitted_at) as varchar)
+                    || '-Q' || cast(quarter(submitted_at) as varchar) as period
+            from responses
+            where {complete}
+        )
         select
             coalesce(touchpoint, {_literal(ALL)}) as touchpoint,
             coalesce(period, {_literal(ALL)}) as period,
