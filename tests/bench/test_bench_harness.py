@@ -68,9 +68,12 @@ def _run(seconds: float, rows: int, success: bool = True) -> dict[str, Any]:
         "rows_landed": rows,
         "stages": {stage: seconds for stage in STAGES},
         "orchestration_overhead_seconds": seconds,
-        "wall_seconds": 5 * seconds,
+        "wall_seconds": (len(STAGES) + 1) * seconds,
         "peak_rss_bytes": 2**30,
-        "rows_per_second": {"ingest": rows / seconds, "total": rows / (5 * seconds)},
+        "rows_per_second": {
+            "ingest": rows / seconds,
+            "total": rows / ((len(STAGES) + 1) * seconds),
+        },
         "publication_started_from": "standby",
         "ingest_detail": {
             "load_seconds": seconds,
@@ -129,7 +132,9 @@ def test_markdown_reports_the_second_incremental_beside_the_first() -> None:
     (second,) = [line for line in lines if line.startswith("| incremental (+1 more day)")]
     assert first.split(" | ")[1:3] == ["10", "2.00"]  # rows, ingest s
     assert second.startswith("| incremental (+1 more day) **FAILED** | 11 | 1.00 ")
-    assert second.endswith(" | 5.00 | 1.00 GiB | 11 | 2 |")  # total s, RSS, rows/s
+    assert second.endswith(" | 6.00 | 1.00 GiB | 11 | 2 |")  # total s, RSS, rows/s
+    cells = second.split(" | ")
+    assert sum(float(cell) for cell in cells[2:8]) == float(cells[8])  # the stages add up
     assert "then one more: 11 rows" in markdown
     assert "**incremental ÷ full = 50 %**" in markdown
     assert "**second incremental ÷ full = 25 %**" in markdown
@@ -147,6 +152,8 @@ def test_harness_reports_every_stage_the_floor_and_the_ratios(tmp_path: Path) ->
     for run in ("full", "incremental", "incremental_2"):
         report = results[run]
         assert report["success"], f"{run} refresh failed: {report['log']}"
+        # every step of the job is counted in a stage of the table, none left out of it
+        assert set(report["stages"]) == set(STAGES), run
         for stage in STAGES:
             assert report["stages"][stage] > 0, (run, stage)
         assert report["wall_seconds"] >= sum(report["stages"].values())
