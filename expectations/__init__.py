@@ -15,7 +15,7 @@ from expectations.checks import (
     UniqueTogether,
 )
 from expectations.suites import RAW_SUITES, ROLE_SUITES, SUITES, TableSuite, suite_for
-from expectations.validate import FailedExpectation, ValidationOutcome, validate
+from expectations.validate import FailedExpectation, ValidationOutcome, held_open, validate
 
 __all__ = [
     "RAW_SUITES",
@@ -32,6 +32,7 @@ __all__ = [
     "Unique",
     "UniqueTogether",
     "ValidationOutcome",
+    "held_open",
     "suite_for",
     "validate",
 ]

@@ -15,11 +15,14 @@ all the computation in SQL inside DuckDB:
   PostgreSQL catalogs DuckDB lacks).
 
 Every connection opened is closed before `validate` returns, so the file is free for the
-next writer straight away.
+next writer straight away. Validating several tables in a row, `held_open` keeps the file
+open read-only around them: DuckDB then serves each connection from the database already
+open instead of reading the file's catalog again, twice a table (SF10: 0.07 s a table).
 """
 
 from __future__ import annotations
 
+import contextlib
 import re
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -119,6 +122,21 @@ class ValidationOutcome:
             metadata["failures"] = [failure.as_dict() for failure in self.failed]
             metadata["summary"] = self.summary()
         return metadata
+
+
+@contextlib.contextmanager
+def held_open(db_path: Path) -> Iterator[None]:
+    """Keep the DuckDB file `db_path` open read-only while several of its tables are
+    validated in this process (nothing is held when the file does not exist). The process
+    cannot open it read-write until the block ends: validate, then write."""
+    if not db_path.is_file():
+        yield
+        return
+    connection = duckdb.connect(str(db_path), read_only=True)
+    try:
+        yield
+    finally:
+        connection.close()
 
 
 def validate(

@@ -6,7 +6,7 @@ from typing import Any
 
 import dagster as dg
 
-from expectations import ValidationOutcome, validate
+from expectations import ValidationOutcome, held_open, validate
 from expectations.reconciliation import (
     RECONCILIATION_TABLE,
     read_reconciliation,
@@ -55,13 +55,14 @@ def check_result_from_validation(
 def role_table_suites(
     context: dg.AssetCheckExecutionContext, cxmart: CxmartHome
 ) -> Iterator[dg.AssetCheckResult]:
-    for check_key in context.selected_asset_check_keys:
-        table = ".".join(check_key.asset_key.path)
-        yield check_result_from_validation(
-            validate(cxmart.warehouse_path, table),
-            asset_key=check_key.asset_key,
-            check_name=check_key.name,
-        )
+    with held_open(cxmart.warehouse_path):
+        for check_key in context.selected_asset_check_keys:
+            table = ".".join(check_key.asset_key.path)
+            yield check_result_from_validation(
+                validate(cxmart.warehouse_path, table),
+                asset_key=check_key.asset_key,
+                check_name=check_key.name,
+            )
 
 
 # which reconciled metrics speak about which fact (core.metric_reconciliation's metric_name)

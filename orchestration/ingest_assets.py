@@ -14,7 +14,7 @@ from typing import Any
 
 import dagster as dg
 
-from expectations import ValidationOutcome, validate
+from expectations import ValidationOutcome, held_open, validate
 from expectations.pending import (
     PendingRows,
     import_in_background,
@@ -127,11 +127,12 @@ def ingest_landing_asset(context: dg.AssetExecutionContext, cxmart: CxmartHome) 
     for table in ANNOTATION_TABLES:
         yield dg.MaterializeResult(asset_key=raw_key(table), metadata=annotations.as_metadata())
     passed: list[PendingRows] = []
-    for rows in pending:
-        result, success = _validate_pending(cxmart, rows)
-        if success and not rows.already_validated:
-            passed.append(rows)
-        yield result
+    with held_open(cxmart.warehouse_path):
+        for rows in pending:
+            result, success = _validate_pending(cxmart, rows)
+            if success and not rows.already_validated:
+                passed.append(rows)
+            yield result
     con = connect(cxmart.warehouse_path)
     try:
         record_passed(con, passed)

@@ -22,6 +22,7 @@ from expectations import (
     RowCountAtLeast,
     TableSuite,
     ValidationOutcome,
+    held_open,
     suite_for,
     validate,
 )
@@ -483,3 +484,27 @@ def test_metadata_is_json_serializable(tmp_path: Path) -> None:
     assert round_trip["row_count"] == 40
     assert round_trip["failures"][0]["column"] == "due_at, opened_at"
     assert "frontline.followup_queue.due_at, opened_at" in round_trip["summary"]
+
+
+def test_tables_validated_while_the_file_is_held_open_then_it_is_free(tmp_path: Path) -> None:
+    """`held_open` keeps one read-only connection across several validations: their
+    outcomes are the same, and once the block ends the file takes a writer again."""
+    warehouse = raw_warehouse(tmp_path / "warehouse.duckdb")
+    with held_open(warehouse):
+        outcomes = [validate(warehouse, f"raw.{name}") for name in ("calls", "crm_orders")]
+        with pytest.raises(duckdb.ConnectionException):  # held: no read-write open meanwhile
+            duckdb.connect(str(warehouse))
+
+    assert [outcome.success for outcome in outcomes] == [True, True]
+    assert [outcome.row_count for outcome in outcomes] == [GOOD_ROWS, GOOD_ROWS]
+    con = duckdb.connect(str(warehouse))
+    con.execute("delete from raw.calls where _row_number = 1")
+    con.close()
+    assert validate(warehouse, "raw.calls").row_count == GOOD_ROWS - 1
+
+
+def test_holding_a_missing_file_open_creates_nothing(tmp_path: Path) -> None:
+    missing = tmp_path / "warehouse.duckdb"
+    with held_open(missing):
+        pass
+    assert not missing.exists()
