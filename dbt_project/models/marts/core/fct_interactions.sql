@@ -17,9 +17,11 @@ tickets as (select * from {{ ref('fct_tickets') }}),
 
 calls as (select * from {{ ref('fct_calls') }}),
 
-web_sessions as (select * from {{ ref('stg_web__sessions') }}),
+-- not materialized: read where used (an incremental build reads both twice, and DuckDB
+-- would first copy a CTE read more than once: 4 M sessions and 18 M records at SF10)
+web_sessions as not materialized (select * from {{ ref('stg_web__sessions') }}),
 
-records as (select * from {{ ref('int_records_resolved') }}),
+records as not materialized (select * from {{ ref('int_records_resolved') }}),
 
 journey_stages as (select * from {{ ref('journey_stages') }}),
 
@@ -63,12 +65,12 @@ unioned as (
     where
         web_sessions.session_id in (
             select touched.session_id
-            from {{ ref('stg_web__sessions') }} as touched
+            from web_sessions as touched
             where
                 touched._loaded_at >= {{ cx_incremental_since() }}
                 or touched.session_id in (
                     select moved.record_id
-                    from {{ ref('int_records_resolved') }} as moved
+                    from records as moved
                     where moved._resolved_at > {{ cx_incremental_since() }}
                 )
         )
