@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 
 import duckdb
 
+from expectations.checks import RowCountAtLeast
 from expectations.suites import RAW_SUITES
 
 
@@ -26,6 +27,9 @@ class PendingRows:
     validated_through: datetime | None  # the last passing validation's watermark
     landed_through: datetime | None  # the newest pending row's _loaded_at
     rows: int
+    # the suite's least row count: with 0, a table that never received a row passes it
+    # (every other raw check is on rows), so it is not validated until rows land
+    min_rows: int = 0
 
     @property
     def where(self) -> str | None:
@@ -34,7 +38,9 @@ class PendingRows:
 
     @property
     def already_validated(self) -> bool:
-        return self.rows == 0 and self.validated_through is not None
+        """Nothing to validate: no rows since the last pass, or none ever landed in a table
+        whose suite does not ask for any."""
+        return self.rows == 0 and (self.validated_through is not None or self.min_rows == 0)
 
 
 def _landed_after(watermark: datetime | None) -> str | None:
@@ -45,7 +51,8 @@ def _landed_after(watermark: datetime | None) -> str | None:
 
 def pending_rows(con: duckdb.DuckDBPyConnection, table: str) -> PendingRows:
     """The pending rows of `raw.<table>`, read through the warehouse connection `con`."""
-    digest = RAW_SUITES[f"raw.{table}"].digest
+    suite = RAW_SUITES[f"raw.{table}"]
+    digest = suite.digest
     found = con.execute(
         "select max(validated_through) from ops.raw_validations"
         " where table_name = ? and suite_digest = ?",
@@ -56,7 +63,10 @@ def pending_rows(con: duckdb.DuckDBPyConnection, table: str) -> PendingRows:
     landed_through, rows = con.execute(
         f"select max(_loaded_at), count(*) from raw.{table}" + (f" where {where}" if where else "")
     ).fetchone() or (None, 0)
-    return PendingRows(table, digest, validated_through, landed_through, rows)
+    min_rows = max(
+        (check.min_rows for check in suite.checks if isinstance(check, RowCountAtLeast)), default=0
+    )
+    return PendingRows(table, digest, validated_through, landed_through, rows, min_rows)
 
 
 def record_passed(con: duckdb.DuckDBPyConnection, passed: list[PendingRows]) -> None:

@@ -10,7 +10,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from expectations import RAW_SUITES, validate
+from expectations import RAW_SUITES, RowCountAtLeast, validate
 from expectations.pending import pending_rows, record_passed
 from ingestion.warehouse import connect
 
@@ -87,3 +87,24 @@ def test_a_changed_suite_validates_the_whole_table_again(
     con.close()
 
     assert (pending.rows, pending.where) == (1, None)
+
+
+def test_a_table_that_never_received_a_row_is_not_validated(
+    warehouse: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    con = connect(warehouse)
+    empty = pending_rows(con, "calls")
+    assert (empty.rows, empty.validated_through) == (0, None)
+    # the raw suites ask for no rows: an empty table passes them without reading it
+    assert empty.already_validated
+
+    suite = RAW_SUITES["raw.calls"]
+    monkeypatch.setitem(
+        RAW_SUITES, "raw.calls", replace(suite, checks=(RowCountAtLeast(1), *suite.checks[1:]))
+    )
+    asking = pending_rows(con, "calls")
+    con.close()
+
+    # a suite that asks for rows is run on the empty table, and fails it
+    assert not asking.already_validated
+    assert not validate(warehouse, "raw.calls", suite=RAW_SUITES["raw.calls"]).success
