@@ -128,3 +128,13 @@ def test_the_dbt_resource_skips_its_start_up_probes_and_still_overrides_them() -
     assert isinstance(resource, CxmartDbtCli)
     assert resource._cli_version == version.parse(importlib.metadata.version("dbt-core"))
     assert resource._initialize_dbt_core_adapter(["build"]) is None
+
+
+def test_scheduled_runs_execute_their_steps_in_one_process() -> None:
+    """Schedules, the sensor and the UI launch runs with the job's own executor (a test's
+    execute_in_process always runs in process): a process per step would import Dagster,
+    dbt's manifest and Great Expectations again for each of the serialized steps."""
+    jobs = [defs.resolve_job_def(job.name) for job in defs.jobs]
+    jobs.append(defs.resolve_implicit_global_asset_job_def())  # materializing from the UI
+    for job in jobs:
+        assert job.executor_def is dg.in_process_executor, job.name
