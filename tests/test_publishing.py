@@ -14,6 +14,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import dagster as dg
 import duckdb
 import pytest
 import sqlalchemy
@@ -146,3 +147,41 @@ def test_killed_refresh_keeps_serving_and_the_next_one_recovers(
     ).fetchone()[0]
     con.close()
     assert duplicates == 0
+
+
+def test_two_scheduled_runs_at_once_take_turns_on_the_warehouse(home: Path, tmp_path: Path) -> None:
+    """Runs launched as the schedules and the sensor launch them (`dagster job execute`: the
+    job's own executor, the project's instance settings) may overlap: a frontline refresh
+    every 15 minutes meets the daily one. DuckDB lets one process write the file, so the
+    steps must take turns through the pool "warehouse" (orchestration/dagster.yaml), or one
+    run fails on the file's lock."""
+    dagster_home = tmp_path / "dagster_home"
+    dagster_home.mkdir()
+    (dagster_home / "dagster.yaml").write_text((REPO / "orchestration/dagster.yaml").read_text())
+    # a deployment's instance exists before its runs: two runs creating its storage at once
+    # would race on its schema instead
+    with dg.DagsterInstance.from_config(str(dagster_home)):
+        pass
+    env = {**os.environ, "CXMART_HOME": str(home), "DAGSTER_HOME": str(dagster_home)}
+    env.pop("CXMART_SOURCES", None)
+    dagster = Path(sys.executable).with_name("dagster")
+    runs = [
+        subprocess.Popen(
+            [str(dagster), "job", "execute", "-m", "orchestration.definitions", "-j", job],
+            cwd=REPO,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+        )
+        for job in ("refresh_everything", "refresh_followup_queue")
+    ]
+    logs = [run.communicate(timeout=600)[0].decode() for run in runs]
+
+    for run, log in zip(runs, logs, strict=True):
+        assert run.returncode == 0, log[-3000:]
+        assert "Could not set lock" not in log
+    # they did overlap, and the pool made a step wait for the other run's
+    assert any("blocked by limit for pool warehouse" in log for log in logs)
+    con = duckdb.connect(str(paths.serving_path(home)), read_only=True)
+    assert con.execute("select count(*) from frontline.followup_queue").fetchone()[0] > 0
+    con.close()
