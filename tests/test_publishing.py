@@ -1,6 +1,7 @@
 """Safe publishing, as a BI tool experiences it: a reader querying serving.duckdb through
-SQLAlchemy while a refresh runs never fails, and a refresh killed mid-way leaves the last
-published file intact and the next refresh succeeds."""
+SQLAlchemy while a refresh runs never fails, a refresh killed mid-way leaves the last
+published file intact and the next refresh succeeds, and two scheduled runs at once take
+turns on the warehouse."""
 
 from __future__ import annotations
 
@@ -165,17 +166,26 @@ def test_two_scheduled_runs_at_once_take_turns_on_the_warehouse(home: Path, tmp_
     env = {**os.environ, "CXMART_HOME": str(home), "DAGSTER_HOME": str(dagster_home)}
     env.pop("CXMART_SOURCES", None)
     dagster = Path(sys.executable).with_name("dagster")
-    runs = [
-        subprocess.Popen(
-            [str(dagster), "job", "execute", "-m", "orchestration.definitions", "-j", job],
-            cwd=REPO,
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-        )
-        for job in ("refresh_everything", "refresh_followup_queue")
-    ]
-    logs = [run.communicate(timeout=600)[0].decode() for run in runs]
+    # each run logs to a file: a pipe nobody reads while the other run is awaited could fill
+    # and stall its run while it holds the pool
+    jobs = ("refresh_everything", "refresh_followup_queue")
+    log_paths = [tmp_path / f"{job}.log" for job in jobs]
+    runs = []
+    for log_path in log_paths:
+        command = [str(dagster), "job", "execute", "-m", "orchestration.definitions"]
+        with log_path.open("wb") as log:
+            runs.append(
+                subprocess.Popen(
+                    [*command, "-j", log_path.stem],
+                    cwd=REPO,
+                    env=env,
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                )
+            )
+    for run in runs:
+        run.wait(timeout=600)
+    logs = [log_path.read_text() for log_path in log_paths]
 
     for run, log in zip(runs, logs, strict=True):
         assert run.returncode == 0, log[-3000:]
