@@ -14,7 +14,6 @@ from datetime import UTC, datetime
 
 import duckdb
 
-from expectations.checks import RowCountAtLeast
 from expectations.suites import RAW_SUITES
 
 
@@ -27,9 +26,9 @@ class PendingRows:
     validated_through: datetime | None  # the last passing validation's watermark
     landed_through: datetime | None  # the newest pending row's _loaded_at
     rows: int
-    # the suite's least row count: with 0, a table that never received a row passes it
-    # (every other raw check is on rows), so it is not validated until rows land
-    min_rows: int = 0
+    # whether the suite passes a table without rows (TableSuite.passes_when_empty): such a
+    # table, when it never received a row, is not validated until rows land
+    passes_when_empty: bool = False
 
     @property
     def where(self) -> str | None:
@@ -40,7 +39,7 @@ class PendingRows:
     def already_validated(self) -> bool:
         """Nothing to validate: no rows since the last pass, or none ever landed in a table
         whose suite does not ask for any."""
-        return self.rows == 0 and (self.validated_through is not None or self.min_rows == 0)
+        return self.rows == 0 and (self.validated_through is not None or self.passes_when_empty)
 
 
 def _landed_after(watermark: datetime | None) -> str | None:
@@ -63,10 +62,9 @@ def pending_rows(con: duckdb.DuckDBPyConnection, table: str) -> PendingRows:
     landed_through, rows = con.execute(
         f"select max(_loaded_at), count(*) from raw.{table}" + (f" where {where}" if where else "")
     ).fetchone() or (None, 0)
-    min_rows = max(
-        (check.min_rows for check in suite.checks if isinstance(check, RowCountAtLeast)), default=0
+    return PendingRows(
+        table, digest, validated_through, landed_through, rows, suite.passes_when_empty
     )
-    return PendingRows(table, digest, validated_through, landed_through, rows, min_rows)
 
 
 def record_passed(con: duckdb.DuckDBPyConnection, passed: list[PendingRows]) -> None:

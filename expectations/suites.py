@@ -50,6 +50,14 @@ class TableSuite:
         older suite are validated again)."""
         return hashlib.sha256(repr(self.checks).encode()).hexdigest()[:16]
 
+    @property
+    def passes_when_empty(self) -> bool:
+        """Whether a table without rows passes: every check but the row count is on rows,
+        so only a least row count above 0 fails an empty table."""
+        return all(
+            check.min_rows == 0 for check in self.checks if isinstance(check, RowCountAtLeast)
+        )
+
     def expectations(self) -> list[Expectation]:
         """Fresh GX expectation objects (GX mutates them when they join a suite)."""
         return [to_expectation(check) for check in self.checks]
