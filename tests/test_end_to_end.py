@@ -1207,7 +1207,7 @@ def test_a_customer_merged_away_twice_before_the_golden_record_is_built_is_delet
     con = duckdb.connect(str(warehouse))
     (
         (first, _, first_email),
-        (_, second_ref, second_email),
+        (second, second_ref, second_email),
         (third, third_ref, _),
         (
             fourth,
@@ -1246,6 +1246,11 @@ def test_a_customer_merged_away_twice_before_the_golden_record_is_built_is_delet
             "select customer_id from inc.core.dim_customers where customer_id in (?, ?)",
             [third, fourth],
         ).fetchall()
+        # logged for the relationships tests on dim_customers (macros/tests_scope.sql)
+        logged_removed = con.execute(
+            "select key_value from inc.dbt_state.removed_keys"
+            " where model_name = 'dim_customers' and key_column = 'customer_id'"
+        ).fetchall()
         rebuilt_in_full = con.execute(
             "select model_name, arg_max(rebuilt_in_full, run_started_at)"
             " from inc.dbt_state.incremental_decisions where model_name in"
@@ -1263,6 +1268,7 @@ def test_a_customer_merged_away_twice_before_the_golden_record_is_built_is_delet
         ("int_customer_attributes_survived", False),
     ]
     assert merged_away == []
+    assert sorted(logged_removed) == sorted([(second,), (third,), (fourth,)])
     assert differing == dict.fromkeys(differing, 0)
 
 
@@ -1408,6 +1414,91 @@ def test_a_key_repeated_by_the_latest_build_fails_its_unique_test(
     assert failed.returncode == 1
     assert f"Failure in test unique_{model}_{key}" in failed.stdout
     assert "Got 1 result" in failed.stdout
+
+
+def test_rows_of_a_build_whose_tests_failed_are_checked_again_by_the_next_run(
+    world: World, tmp_path: Path
+) -> None:
+    """A scoped test reads the rows written since it last passed, not only the latest
+    build's: a key repeated by a build whose tests failed (nothing was published) still
+    fails the test after a later build wrote other rows."""
+    home = _copy_of(world, tmp_path)
+    unique_orders = ("test", "--select", "fct_orders,test_name:unique")
+    _dbt(home, tmp_path, *unique_orders)
+    with duckdb.connect(str(paths.warehouse_path(home))) as con:
+        (passed_at,) = con.execute(
+            "select max(passed_at) from dbt_state.test_passes"
+            " where test_id like '%unique_fct_orders%'"
+        ).fetchone()
+        assert passed_at is not None, "the passing run is recorded"
+        # a build after the pass wrote an order twice; a later one wrote another order
+        con.execute(
+            "insert into core.fct_orders by name select * replace "
+            "('repeated-order' as order_id, ? + interval 1 second as _built_at) "
+            "from core.fct_orders order by order_id limit 2",
+            [passed_at],
+        )
+        con.execute(
+            "insert into core.fct_orders by name select * replace "
+            "('later-order' as order_id, ? + interval 2 second as _built_at) "
+            "from core.fct_orders order by order_id limit 1",
+            [passed_at],
+        )
+
+    failed = _dbt(home, tmp_path, *unique_orders, check=False)
+
+    assert failed.returncode == 1
+    assert "Failure in test unique_fct_orders_order_id" in failed.stdout
+    assert "Got 1 result" in failed.stdout
+
+
+@pytest.mark.parametrize("logged", [True, False], ids=["removal logged", "parent rebuilt"])
+def test_a_customer_removed_since_the_last_pass_fails_the_relationships_of_older_rows(
+    world: World, tmp_path: Path, logged: bool
+) -> None:
+    """The relationships tests to dim_customers read the child rows written since they last
+    passed, and also the older rows naming a customer dim_customers lost since: one its
+    post-hook deleted (and logged), or any, when it was rebuilt in full."""
+    home = _copy_of(world, tmp_path)
+    links_to_customers = (
+        "test",
+        "--select",
+        "fct_identity_links,test_name:relationships,test_type:generic",
+    )
+    _dbt(home, tmp_path, *links_to_customers)
+    with duckdb.connect(str(paths.warehouse_path(home))) as con:
+        (customer_id, links) = con.execute(
+            "select customer_id, count(*) from core.fct_identity_links "
+            "group by customer_id order by customer_id limit 1"
+        ).fetchone()
+        # a build after the pass wrote a link of another customer: the first customer's
+        # links are older than the latest build
+        con.execute(
+            "insert into core.fct_identity_links by name select * replace "
+            "('later-link' as link_id, _built_at + interval 1 hour as _built_at) "
+            "from core.fct_identity_links where customer_id > ? limit 1",
+            [customer_id],
+        )
+        if logged:
+            con.execute(
+                "insert into dbt_state.removed_keys values "
+                "('dim_customers', 'customer_id', ?, current_timestamp::timestamp)",
+                [customer_id],
+            )
+        else:
+            con.execute(
+                "insert into dbt_state.incremental_builds by name select 'dim_customers' as "
+                "model_name, current_timestamp::timestamp as built_from, 0 as raw_rows_before, "
+                "current_timestamp::timestamp as finished_at, true as rebuilt_in_full"
+            )
+        con.execute("delete from core.dim_customers where customer_id = ?", [customer_id])
+
+    failed = _dbt(home, tmp_path, *links_to_customers, check=False)
+
+    assert failed.returncode == 1
+    test_name = "relationships_fct_identity_links_customer_id__customer_id__ref_dim_customers_"
+    assert f"Failure in test {test_name}" in failed.stdout
+    assert f"Got {links} result" in failed.stdout
 
 
 # a CRM account and another record, linked by an email no other record links through: the

@@ -1,48 +1,231 @@
-{#- A data test configured `where: latest_build` checks only the rows the model's latest
-    build wrote (its largest `_built_at`): every row after a full build, the rows written
-    after an incremental one. Only for checks a build cannot break in rows it did not write:
+{#- A data test configured `where: latest_build` checks only the rows no passing run of it
+    has checked: the rows the model's latest build wrote (its largest `_built_at`: every row
+    after a full build, the rows written after an incremental one), and those written by
+    any build since the test last passed (a build whose tests failed published nothing, and
+    its rows are checked again by the next). Only for checks a build cannot break in rows it
+    did not write:
     - uniqueness of the key an incremental build replaces rows by (delete+insert removes the
       key's old rows before inserting its new ones), or of a column that key determines;
-    - a relationship to a parent that loses rows only in a full build, which rebuilds the
-      child in full too (an incremental model whose incremental parent was rebuilt in full
-      is: macros/incremental.sql). A parent that can lose rows in an incremental build
-      (dim_customers: a customer merged into another) keeps a whole-table test.
+    - a relationship to a parent that loses rows only in a full build, or by a post-hook
+      that logs the keys it deletes (`cx_delete_logged`: dim_customers deletes a customer
+      merged into another). Such a test also checks the child rows naming a key the parent
+      lost since the test last passed, and every child row when the parent was rebuilt in
+      full since.
     `where: latest_resolution` does the same by `_resolved_at`, the stamp of
     int_records_resolved (the rows its latest build wrote: the records new or moved).
     `where: latest_loads` does it for an incremental staging model, whose rows carry the
     load time of their raw row instead of a build stamp: its latest build wrote the rows
     loaded since the build before it (dbt_state.incremental_builds), or every row when it
-    was a full build or no build before it is logged.
+    was a full build or no build before it is logged; the rows loaded since the test last
+    passed are checked too, or every row when the model was rebuilt in full since.
+    A test that never passed (or whose passes are not recorded) checks every row.
     Any other `where` is dbt's own. -#}
+
+{% macro cx_test_passes_relation() -%}
+    dbt_state.test_passes
+{%- endmacro %}
+
+{% macro cx_removed_keys_relation() -%}
+    dbt_state.removed_keys
+{%- endmacro %}
+
+{#- on-run-start: each data test's last pass (the start of the run it passed in) and the
+    keys post-hooks deleted from models (`cx_delete_logged`). -#}
+{% macro cx_create_test_state() -%}
+    create schema if not exists dbt_state;
+    create table if not exists {{ cx_test_passes_relation() }} (
+        test_id varchar not null,
+        passed_at timestamp not null
+    );
+    create table if not exists {{ cx_removed_keys_relation() }} (
+        model_name varchar not null,
+        key_column varchar not null,
+        key_value varchar not null,
+        removed_at timestamp not null
+    )
+{%- endmacro %}
+
+{#- on-run-end: the data tests that passed in this run passed at its start (the rows they
+    read were all written by then). Removed keys every scoped relationship test has
+    passed since are forgotten. -#}
+{% macro cx_record_test_passes(results) -%}
+    {%- if not execute or flags.WHICH not in ('build', 'test') -%}
+        {{ return('') }}
+    {%- endif -%}
+    {%- set passed = [] -%}
+    {%- for result in results
+        if result.node.resource_type == 'test' and result.status == 'pass' -%}
+        {%- do passed.append("'" ~ result.node.unique_id ~ "'") -%}
+    {%- endfor -%}
+    {%- set scoped = [] -%}
+    {%- for node in graph.nodes.values()
+        if node.resource_type == 'test' and cx_scopes_removed_parent_keys(node) -%}
+        {%- do scoped.append("'" ~ node.unique_id ~ "'") -%}
+    {%- endfor -%}
+    {%- if passed %}
+    delete from {{ cx_test_passes_relation() }} where test_id in ({{ passed | join(', ') }});
+    insert into {{ cx_test_passes_relation() }}
+    select unnest([{{ passed | join(', ') }}]), {{ cx_run_started_at() }};
+    {%- endif %}
+    {%- if scoped %}
+    delete from {{ cx_removed_keys_relation() }}
+    where removed_at <= (
+        select case when count(distinct test_id) = {{ scoped | length }} then min(passed_at) end
+        from {{ cx_test_passes_relation() }}
+        where test_id in ({{ scoped | join(', ') }})
+    )
+    {%- endif %}
+{%- endmacro %}
+
+{#- Whether a test node is a relationships test scoped by `where` (its checks include the
+    keys its parent lost). -#}
+{% macro cx_scopes_removed_parent_keys(node) -%}
+    {{ return(
+        (node.get('test_metadata') or {}).get('name') == 'relationships'
+        and node.get('config', {}).get('where') in ('latest_build', 'latest_resolution', 'latest_loads')
+    ) }}
+{%- endmacro %}
+
+{#- The start of the run this test last passed in, or none. -#}
+{% macro cx_test_last_pass() -%}
+    {%- if not execute -%}
+        {{ return(none) }}
+    {%- endif -%}
+    {%- set state = adapter.get_relation(database=target.database, schema='dbt_state', identifier='test_passes') -%}
+    {%- if state is none -%}
+        {{ return(none) }}
+    {%- endif -%}
+    {%- set found = run_query(
+        "select cast(max(passed_at) as varchar) from " ~ cx_test_passes_relation()
+        ~ " where test_id = '" ~ model.unique_id ~ "'"
+    ) -%}
+    {{ return(found.rows[0][0]) }}
+{%- endmacro %}
+
+{#- For a scoped relationships test: `(parent model name, parent key column, child column)`. -#}
+{% macro cx_relationship_parent(relation) -%}
+    {%- set kwargs = model.test_metadata.kwargs -%}
+    {%- set parents = [] -%}
+    {%- for unique_id in model.depends_on.nodes
+        if unique_id in graph.nodes and graph.nodes[unique_id].alias != relation.identifier -%}
+        {%- do parents.append(graph.nodes[unique_id].alias) -%}
+    {%- endfor -%}
+    {%- if parents | length != 1 -%}
+        {{ exceptions.raise_compiler_error(model.unique_id ~ ": cannot tell the parent of a scoped relationships test") }}
+    {%- endif -%}
+    {{ return((parents[0], kwargs.field, kwargs.column_name)) }}
+{%- endmacro %}
+
+{#- The extra rows a scoped relationships test checks: '' (none), a condition on the child
+    (`or <column> in (keys the parent lost)`), or none: every row (the parent was rebuilt in
+    full since the test last passed). -#}
+{% macro cx_removed_parent_keys_condition(relation, last_pass) -%}
+    {%- if not (execute and cx_scopes_removed_parent_keys(model)) -%}
+        {{ return('') }}
+    {%- endif -%}
+    {%- set parent, field, column = cx_relationship_parent(relation) -%}
+    {%- set found = run_query(
+        "select"
+        ~ " (select count(*) from " ~ cx_incremental_state_relation()
+        ~ " where model_name = '" ~ parent ~ "' and rebuilt_in_full"
+        ~ " and built_from > cast('" ~ last_pass ~ "' as timestamp)),"
+        ~ " (select count(*) from " ~ cx_removed_keys_relation()
+        ~ " where model_name = '" ~ parent ~ "' and key_column = '" ~ field ~ "'"
+        ~ " and removed_at > cast('" ~ last_pass ~ "' as timestamp))"
+    ) -%}
+    {%- if found.rows[0][0] > 0 -%}
+        {{ return(none) }}
+    {%- endif -%}
+    {%- if found.rows[0][1] == 0 -%}
+        {{ return('') }}
+    {%- endif -%}
+    {%- set condition -%}
+        or {{ column }} in (
+            select key_value from {{ cx_removed_keys_relation() }}
+            where
+                model_name = '{{ parent }}' and key_column = '{{ field }}'
+                and removed_at > cast('{{ last_pass }}' as timestamp)
+        )
+    {%- endset -%}
+    {{ return(condition) }}
+{%- endmacro %}
+
+{#- Post-hook of an incremental model: delete the rows where `condition` holds, after
+    logging their `key_column` as removed by this build (dbt_state.removed_keys), so that
+    the scoped relationships tests on the model check the child rows naming them. -#}
+{% macro cx_delete_logged(key_column, condition) -%}
+    {%- if is_incremental() -%}
+        insert into {{ cx_removed_keys_relation() }}
+        select '{{ this.identifier }}', '{{ key_column }}', {{ key_column }}, {{ cx_run_started_at() }}
+        from {{ this }}
+        where {{ condition }};
+        delete from {{ this }} where {{ condition }}
+    {%- endif -%}
+{%- endmacro %}
+
 {% macro get_where_subquery(relation) -%}
-    {%- set stamp = {'latest_build': '_built_at', 'latest_resolution': '_resolved_at'}.get(config.get('where')) -%}
+    {%- set scope = config.get('where') -%}
+    {%- if scope not in ('latest_build', 'latest_resolution', 'latest_loads') -%}
+        {{ return(adapter.dispatch('get_where_subquery', 'dbt')(relation)) }}
+    {%- endif -%}
+    {%- set last_pass = cx_test_last_pass() -%}
+    {%- set parent_keys = cx_removed_parent_keys_condition(relation, last_pass) if last_pass else none -%}
+    {%- if last_pass is none or parent_keys is none -%}
+        {#- never passed, or the parent may have lost any row: every row -#}
+        {{ return(relation) }}
+    {%- endif -%}
+    {%- set stamp = {'latest_build': '_built_at', 'latest_resolution': '_resolved_at'}.get(scope) -%}
     {%- if stamp -%}
-        {%- set latest -%}
-            (select * from {{ relation }} where {{ stamp }} = (select max({{ stamp }}) from {{ relation }})) dbt_subquery
+        {#- the rows written since the pass, or else the latest build's, as a constant bound
+            (a filter DuckDB can skip row groups by, where a subquery is a join) -#}
+        {%- set bound = run_query(
+            "select cast(coalesce(min(" ~ stamp ~ ") filter (where " ~ stamp ~ " > cast('"
+            ~ last_pass ~ "' as timestamp)), max(" ~ stamp ~ ")) as varchar) from " ~ relation
+        ).rows[0][0] -%}
+        {%- set unchecked -%}
+            (select * from {{ relation }} where
+                {{ stamp }} >= cast({{ "'" ~ bound ~ "'" if bound else 'null' }} as timestamp)
+                {{ parent_keys }}) dbt_subquery
         {%- endset -%}
-        {{ return(latest) }}
+        {{ return(unchecked) }}
     {%- endif -%}
-    {%- if config.get('where') == 'latest_loads' -%}
-        {%- set loaded -%}
-            (select * from {{ relation }} where _loaded_at >= coalesce((
-                with builds as (
-                    select
-                        built_from,
-                        rebuilt_in_full,
-                        row_number() over (order by built_from desc) as recency
-                    from {{ cx_incremental_state_relation() }}
-                    where model_name = '{{ relation.identifier }}'
-                )
-                select previous.built_from
-                from builds as latest
-                inner join builds as previous
-                    on latest.recency = 1 and previous.recency = 2
-                where latest.rebuilt_in_full is not true
-            ), cast('-infinity' as timestamp))) dbt_subquery
-        {%- endset -%}
-        {{ return(loaded) }}
-    {%- endif -%}
-    {{ return(adapter.dispatch('get_where_subquery', 'dbt')(relation)) }}
+    {%- set since_query -%}
+        select cast(coalesce((
+            with builds as (
+                select built_from, rebuilt_in_full
+                from {{ cx_incremental_state_relation() }}
+                where model_name = '{{ relation.identifier }}'
+            ),
+            -- a build reads the rows loaded since the build before it: the builds since the
+            -- test last passed read the rows loaded since the build it passed on, the latest
+            -- build those since the build before it
+            unchecked as (
+                select least(
+                    coalesce(
+                        (select max(built_from) from builds
+                         where built_from <= cast('{{ last_pass }}' as timestamp)),
+                        cast('-infinity' as timestamp)),
+                    coalesce(
+                        (select built_from from builds order by built_from desc limit 1 offset 1),
+                        cast('-infinity' as timestamp))
+                ) as loaded_since
+            )
+            select loaded_since
+            from unchecked
+            -- a full build since rewrote every row
+            where not exists (
+                select 1 from builds
+                where builds.rebuilt_in_full and builds.built_from > unchecked.loaded_since
+            )
+        ), cast('-infinity' as timestamp)) as varchar)
+    {%- endset -%}
+    {%- set loaded_since = run_query(since_query).rows[0][0] -%}
+    {%- set loaded -%}
+        (select * from {{ relation }} where
+            _loaded_at >= cast('{{ loaded_since }}' as timestamp)
+            {{ parent_keys }}) dbt_subquery
+    {%- endset -%}
+    {{ return(loaded) }}
 {%- endmacro %}
 
 {#- dbt's relationships test, but when the child rows are few (a test scoped to the latest
