@@ -102,13 +102,13 @@
     {{ return(found.rows[0][0]) }}
 {%- endmacro %}
 
-{#- For a scoped relationships test: `(parent model name, parent key column, child column)`. -#}
+{#- For a scoped relationships test: `(parent node, parent key column, child column)`. -#}
 {% macro cx_relationship_parent(relation) -%}
     {%- set kwargs = model.test_metadata.kwargs -%}
     {%- set parents = [] -%}
     {%- for unique_id in model.depends_on.nodes
         if unique_id in graph.nodes and graph.nodes[unique_id].alias != relation.identifier -%}
-        {%- do parents.append(graph.nodes[unique_id].alias) -%}
+        {%- do parents.append(graph.nodes[unique_id]) -%}
     {%- endfor -%}
     {%- if parents | length != 1 -%}
         {{ exceptions.raise_compiler_error(model.unique_id ~ ": cannot tell the parent of a scoped relationships test") }}
@@ -123,7 +123,12 @@
     {%- if not (execute and cx_scopes_removed_parent_keys(model)) -%}
         {{ return('') }}
     {%- endif -%}
-    {%- set parent, field, column = cx_relationship_parent(relation) -%}
+    {%- set parent_node, field, column = cx_relationship_parent(relation) -%}
+    {%- set parent = parent_node.alias -%}
+    {%- for hook in parent_node.config.get('post-hook', []) if 'cx_delete_gone_keys' in hook.sql -%}
+        {#- a parent deleting keys without logging them may have lost any row -#}
+        {{ return(none) }}
+    {%- endfor -%}
     {%- set found = run_query(
         "select"
         ~ " (select count(*) from " ~ cx_incremental_state_relation()

@@ -15,7 +15,9 @@ orders as (select * from {{ ref('fct_orders') }}),
 
 customers as (select * from {{ ref('dim_customers') }}),
 
-followups as (select * from {{ ref('followup_queue') }}),
+-- the cases themselves, not the frontline queue made of them: the same open cases, and the
+-- scorecard need not wait for the queue to be built
+followups as (select * from {{ ref('fct_followup_cases') }}),
 
 topics as (select * from {{ ref('fct_feedback_topics') }}),
 
