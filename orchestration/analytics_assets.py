@@ -10,7 +10,10 @@ from orchestration.resources import CxmartHome
 
 @dg.asset(
     key=["manager", "driver_importance"],
-    deps=[dg.AssetKey(["core", "fct_driver_ratings"])],
+    deps=[
+        dg.AssetKey(["core", "fct_driver_ratings"]),
+        dg.AssetKey(["intermediate", "int_driver_ratings_by_response"]),
+    ],
     group_name="manager",
     kinds={"duckdb", "python"},
     pool="warehouse",

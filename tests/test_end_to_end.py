@@ -942,6 +942,7 @@ INCREMENTAL_TABLES = (
     "intermediate.int_customer_attributes_survived",
     "intermediate.int_contacts_sequenced",
     "intermediate.int_ticket_events_summarized",
+    "intermediate.int_driver_ratings_by_response",
     "core.dim_customers",
     "core.fct_calls",
     "core.fct_tickets",

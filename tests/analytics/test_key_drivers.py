@@ -73,23 +73,38 @@ def test_a_driver_without_variance_gets_no_weight_and_no_error() -> None:
     assert results["wait_time"].importance_rank == 1
 
 
-def test_build_from_long_ratings_in_duckdb_only_uses_complete_responses() -> None:
+def test_build_in_duckdb_only_uses_complete_responses() -> None:
     ratings, nps = _synthetic(n=600)
     scores = np.clip(np.round(5 + 2 * (nps - nps.mean()) / nps.std()), 0, 10)
     con = duckdb.connect()
     con.execute("create schema core")
+    con.execute("create schema intermediate")
+    # the attributes rated, and the ratings by response as dbt pivots them
+    con.execute("create table core.fct_driver_ratings (attribute varchar)")
+    con.executemany("insert into core.fct_driver_ratings values (?)", [(n,) for n in ATTRIBUTES])
+    rating_columns = ", ".join(f'"rating__{name}" double' for name in ATTRIBUTES)
     con.execute(
-        "create table core.fct_driver_ratings (response_id varchar, touchpoint varchar,"
-        " submitted_at timestamp, attribute varchar, rating double, nps_score integer)"
+        "create table intermediate.int_driver_ratings_by_response (response_id varchar,"
+        f" touchpoint varchar, submitted_at timestamp, nps_score integer, {rating_columns})"
     )
     rows = [
-        (f"r{i}", "delivery" if i % 2 else "checkout", "2026-02-01", name, ratings[i, j], scores[i])
+        (
+            f"r{i}",
+            "delivery" if i % 2 else "checkout",
+            "2026-02-01",
+            scores[i],
+            # response r0 skipped one driver: it must not enter the model
+            *(
+                None if i == 0 and name == "reliability" else ratings[i, j]
+                for j, name in enumerate(ATTRIBUTES)
+            ),
+        )
         for i in range(len(scores))
-        for j, name in enumerate(ATTRIBUTES)
-        # response r0 skipped one driver: it must not enter the model
-        if not (i == 0 and name == "reliability")
     ]
-    con.executemany("insert into core.fct_driver_ratings values (?, ?, ?, ?, ?, ?)", rows)
+    marks = ", ".join("?" for _ in range(4 + len(ATTRIBUTES)))
+    con.executemany(
+        f"insert into intermediate.int_driver_ratings_by_response values ({marks})", rows
+    )
 
     written = build_driver_importance(con)
 
