@@ -77,12 +77,17 @@
     {%- endif %}
 {%- endmacro %}
 
+{#- The scopes above, each with the column its rows are stamped by. -#}
+{% macro cx_test_scope_stamps() -%}
+    {{ return({'latest_build': '_built_at', 'latest_resolution': '_resolved_at', 'latest_loads': '_loaded_at'}) }}
+{%- endmacro %}
+
 {#- Whether a test node is a relationships test scoped by `where` (its checks include the
     keys its parent lost). -#}
 {% macro cx_scopes_removed_parent_keys(node) -%}
     {{ return(
         (node.get('test_metadata') or {}).get('name') == 'relationships'
-        and node.get('config', {}).get('where') in ('latest_build', 'latest_resolution', 'latest_loads')
+        and node.get('config', {}).get('where') in cx_test_scope_stamps()
     ) }}
 {%- endmacro %}
 
@@ -170,7 +175,7 @@
 
 {% macro get_where_subquery(relation) -%}
     {%- set scope = config.get('where') -%}
-    {%- if scope not in ('latest_build', 'latest_resolution', 'latest_loads') -%}
+    {%- if scope not in cx_test_scope_stamps() -%}
         {{ return(adapter.dispatch('get_where_subquery', 'dbt')(relation)) }}
     {%- endif -%}
     {%- set last_pass = cx_test_last_pass() -%}
@@ -179,8 +184,8 @@
         {#- never passed, or the parent may have lost any row: every row -#}
         {{ return(relation) }}
     {%- endif -%}
-    {%- set stamp = {'latest_build': '_built_at', 'latest_resolution': '_resolved_at'}.get(scope) -%}
-    {%- if stamp -%}
+    {%- set stamp = cx_test_scope_stamps()[scope] -%}
+    {%- if scope != 'latest_loads' -%}
         {#- the rows written since the pass, or else the latest build's, as a constant bound
             (a filter DuckDB can skip row groups by, where a subquery is a join) -#}
         {%- set bound = run_query(
@@ -227,7 +232,7 @@
     {%- set loaded_since = run_query(since_query).rows[0][0] -%}
     {%- set loaded -%}
         (select * from {{ relation }} where
-            _loaded_at >= cast('{{ loaded_since }}' as timestamp)
+            {{ stamp }} >= cast('{{ loaded_since }}' as timestamp)
             {{ parent_keys }}) dbt_subquery
     {%- endset -%}
     {{ return(loaded) }}
@@ -242,7 +247,7 @@
 {% macro duckdb__test_relationships(model, column_name, to, field) %}
 {%- set few_rows = 1000000 -%}
 {%- set child_rows = few_rows -%}
-{%- if execute and config.get('where') in ('latest_build', 'latest_resolution') -%}
+{%- if execute and config.get('where') in cx_test_scope_stamps() -%}
     {%- set counted = run_query(
         "select count(*) from (select 1 from " ~ model ~ " where " ~ column_name
         ~ " is not null limit " ~ few_rows ~ ")"
