@@ -1271,6 +1271,13 @@ def test_a_customer_merged_away_twice_before_the_golden_record_is_built_is_delet
     assert merged_away == []
     assert sorted(logged_removed) == sorted([(second,), (third,), (fourth,)])
     assert differing == dict.fromkeys(differing, 0)
+    # a full build of dim_customers (an erasure makes one) forgets the ids it logged
+    _dbt(home, tmp_path, "run", "--select", "dim_customers", "--full-refresh")
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        forgotten = con.execute(
+            "select count(*) from dbt_state.removed_keys where model_name = 'dim_customers'"
+        ).fetchone()
+    assert forgotten == (0,)
 
 
 def test_an_order_landing_after_the_response_reviewing_it_joins_their_customers(

@@ -162,7 +162,9 @@
 
 {#- Post-hook of an incremental model: delete the rows where `condition` holds, after
     logging their `key_column` as removed by this build (dbt_state.removed_keys), so that
-    the scoped relationships tests on the model check the child rows naming them. -#}
+    the scoped relationships tests on the model check the child rows naming them. A full
+    build forgets the model's logged keys instead: the tests check every child row after
+    it, and an erasure (which rebuilds in full) leaves no id of the person behind. -#}
 {% macro cx_delete_logged(key_column, condition) -%}
     {%- if is_incremental() -%}
         insert into {{ cx_removed_keys_relation() }}
@@ -170,6 +172,8 @@
         from {{ this }}
         where {{ condition }};
         delete from {{ this }} where {{ condition }}
+    {%- else -%}
+        delete from {{ cx_removed_keys_relation() }} where model_name = '{{ this.identifier }}'
     {%- endif -%}
 {%- endmacro %}
 
