@@ -1396,6 +1396,58 @@ def test_a_new_postcode_limit_compares_again_the_blocks_it_takes_in_or_out(
     assert (lowered, raised) == (0, 0)
 
 
+def test_the_12_month_value_follows_the_window_as_now_moves(world: World, tmp_path: Path) -> None:
+    """dim_customers rebuilds only the customers whose inputs changed; when the build's now
+    moves on (or back: as_of), the customers with an order between the two window starts
+    change value although nothing of theirs changed. Each incremental build sums what a
+    full build sums, and holds the rows a full build holds."""
+    (latest,) = world.query("select max(ordered_at) from core.fct_orders", file=world.warehouse)[0]
+    moves = [latest, latest + timedelta(days=45), latest]
+    expected = [
+        world.query(
+            "select sum(order_amount) from core.fct_orders where customer_id is not null"
+            f" and not is_canceled and ordered_at >= timestamp '{as_of}' - interval 12 month",
+            file=world.warehouse,
+        )[0][0]
+        for as_of in moves
+    ]
+    home = tmp_path / "home"
+    warehouse = _warehouse_copy(world, home)
+    summed, decisions = [], []
+    for as_of in moves:
+        _dbt(home, tmp_path, "run", "--select", "dim_customers", "--vars", f"{{as_of: '{as_of}'}}")
+        with duckdb.connect(str(warehouse), read_only=True) as con:
+            (revenue,) = con.execute("select sum(revenue_t12m) from core.dim_customers").fetchone()
+            summed.append(revenue)
+            decisions.append(
+                con.execute(
+                    "select arg_max(rebuilt_in_full, run_started_at)"
+                    " from dbt_state.incremental_decisions where model_name = 'dim_customers'"
+                ).fetchone()[0]
+            )
+    rebuilt_home = tmp_path / "rebuilt"
+    _warehouse_copy(world, rebuilt_home)
+    _dbt(
+        rebuilt_home,
+        tmp_path,
+        "run",
+        "--full-refresh",
+        "--select",
+        "dim_customers",
+        "--vars",
+        f"{{as_of: '{moves[-1]}'}}",
+    )
+    with duckdb.connect() as con:
+        con.execute(f"attach '{warehouse}' as inc (read_only)")
+        con.execute(f"attach '{paths.warehouse_path(rebuilt_home)}' as rebuilt (read_only)")
+        differing = _differing_rows(con, "core.dim_customers")
+
+    assert expected[1] < expected[0]  # orders left the window: the test can see a miss
+    assert summed == pytest.approx(expected)
+    assert decisions == [False, False, False]
+    assert differing == 0
+
+
 @pytest.mark.parametrize(
     ("table", "key", "stamp"),
     [

@@ -42,6 +42,9 @@
     -- the model's unique_key (comma-separated): publication replaces the published rows of
     -- the keys a build wrote (ingestion/serving.py)
     alter table {{ cx_incremental_state_relation() }} add column if not exists unique_key varchar;
+    -- the build's now (cx_now()): a model with a moving window (dim_customers' 12-month
+    -- value) finds what the window let in or out since its last build
+    alter table {{ cx_incremental_state_relation() }} add column if not exists built_as_of timestamp;
     create table if not exists {{ cx_incremental_decisions_relation() }} (
         model_name varchar not null,
         run_started_at timestamp not null,
@@ -88,14 +91,16 @@
 {% macro cx_record_incremental_build() -%}
     {%- if model.config.materialized == 'incremental' -%}
         insert into {{ cx_incremental_state_relation() }}
-            (model_name, built_from, raw_rows_before, finished_at, rebuilt_in_full, unique_key)
+            (model_name, built_from, raw_rows_before, finished_at, rebuilt_in_full, unique_key,
+            built_as_of)
         select
             '{{ this.identifier }}',
             {{ cx_run_started_at() }},
             {{ cx_raw_rows_before(cx_run_started_at()) }},
             current_timestamp,
             {{ should_full_refresh() }},
-            '{{ cx_unique_key_list() }}'
+            '{{ cx_unique_key_list() }}',
+            {{ cx_now() }}
     {%- endif -%}
 {%- endmacro %}
 
@@ -112,10 +117,11 @@
     {{ cx_run_started_at() }} as _built_at
 {%- endmacro %}
 
-{#- The model's last logged build: (built_from, raw_rows_before), or none. -#}
+{#- The model's last logged build: (built_from, raw_rows_before, built_as_of), or none;
+    built_as_of is none for a build logged before the column existed. -#}
 {% macro cx_last_incremental_build() -%}
     {%- set found = run_query(
-        "select cast(built_from as varchar), raw_rows_before from "
+        "select cast(built_from as varchar), raw_rows_before, cast(built_as_of as varchar) from "
         ~ cx_incremental_state_relation()
         ~ " where model_name = '" ~ this.identifier ~ "' order by built_from desc limit 1"
     ) -%}

@@ -1,9 +1,13 @@
-{#- "Now" for the build: the as_of var when set (tests, backfills), else the current time. -#}
+{#- "Now" for the build: the as_of var when set (tests, backfills), else the instant the dbt
+    command started, in UTC like every timestamp of the warehouse. One instant for the whole
+    build (a model built minutes after another counts overdue cases and moving windows from
+    the same now), and not the session's local time: `current_timestamp` cast to a timestamp
+    is the machine's wall clock, hours off the data's UTC on a machine outside UTC. -#}
 {% macro cx_now() -%}
     {%- if var('as_of') -%}
         cast('{{ var("as_of") }}' as {{ dbt.type_timestamp() }})
     {%- else -%}
-        cast({{ dbt.current_timestamp() }} as {{ dbt.type_timestamp() }})
+        {{ cx_run_started_at() }}
     {%- endif -%}
 {%- endmacro %}
 

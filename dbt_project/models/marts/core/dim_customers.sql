@@ -10,6 +10,22 @@
 ) }}
 
 {%- set record_moves_known = is_incremental() and cx_record_moves_known() %}
+{#- the now of the last build, when logged: the orders the 12-month window took in or let go
+    of since are then known, and only the touched customers' orders are summed -#}
+{%- set last_build = cx_last_incremental_build() if is_incremental() else none %}
+{%- set last_as_of = last_build[2] if last_build is not none else none %}
+{%- set value_window_start = dbt.dateadd('month', -12, cx_now()) %}
+{%- set order_value_columns %}
+        customer_id,
+        count(*) as lifetime_order_count,
+        sum(case
+            when ordered_at >= {{ value_window_start }} and not is_canceled
+                then order_amount
+            else 0
+        end) as revenue_t12m,
+        min(ordered_at) as first_ordered_at,
+        max(ordered_at) as last_ordered_at
+{%- endset %}
 
 with
 
@@ -54,23 +70,20 @@ fuzzy_matched as (
 
 ),
 
+{% if last_as_of is none %}
+
+-- every customer's order value; an incremental build compares it with the written one when
+-- the last build's now is not logged
 all_order_values as (
 
-    select
-        customer_id,
-        count(*) as lifetime_order_count,
-        sum(case
-            when ordered_at >= {{ dbt.dateadd('month', -12, cx_now()) }} and not is_canceled
-                then order_amount
-            else 0
-        end) as revenue_t12m,
-        min(ordered_at) as first_ordered_at,
-        max(ordered_at) as last_ordered_at
+    select {{ order_value_columns }}
     from orders
     where customer_id is not null
     group by customer_id
 
 ),
+
+{% endif %}
 
 {% if is_incremental() %}
 
@@ -105,7 +118,9 @@ touched as (
     where all_customers.source_record_count is distinct from built.source_record_count
     {% endif %}
     union
-    -- their order value changed: orders built since, or the 12-month window moved on
+    -- their order value changed: an order of theirs was built since, or the 12-month window
+    -- moved over one of theirs
+    {% if last_as_of is none %}
     select built.customer_id
     from {{ this }} as built
     left join all_order_values
@@ -115,6 +130,22 @@ touched as (
         or coalesce(all_order_values.revenue_t12m, 0) is distinct from built.revenue_t12m
         or all_order_values.first_ordered_at is distinct from built.first_ordered_at
         or all_order_values.last_ordered_at is distinct from built.last_ordered_at
+    {% else %}
+    {%- set last_window_start = dbt.dateadd(
+        'month', -12, "cast('" ~ last_as_of ~ "' as " ~ dbt.type_timestamp() ~ ")") %}
+    select customer_id
+    from orders
+    where _built_at > {{ cx_incremental_since() }}
+    union
+    -- every written row was right for the last build's window: an order counts in one window
+    -- and not in the other when it falls between their starts (either way: as_of can go back)
+    select customer_id
+    from orders
+    where
+        not is_canceled
+        and ordered_at >= least({{ last_window_start }}, {{ value_window_start }})
+        and ordered_at < greatest({{ last_window_start }}, {{ value_window_start }})
+    {% endif %}
     union
     -- a fuzzy match of theirs appeared or went
     select built.customer_id
@@ -156,6 +187,21 @@ touched_counts as (
 ),
 
 {% endif %}
+
+-- the order value of the customers written
+order_values as (
+
+    {% if last_as_of is none %}
+    select * from all_order_values
+    {% else %}
+    -- the touched customers' orders only (SF10: a few thousand customers of 1 M)
+    select {{ order_value_columns }}
+    from orders
+    where customer_id in (select touched_customers.customer_id from touched_customers)
+    group by customer_id
+    {% endif %}
+
+),
 
 customers as (
 
@@ -287,7 +333,7 @@ final as (
         on customers.customer_id = fallback_contacts.customer_id
     left join fuzzy_matched
         on customers.customer_id = fuzzy_matched.customer_id
-    left join all_order_values as order_value
+    left join order_values as order_value
         on customers.customer_id = order_value.customer_id
 
 )
