@@ -1040,8 +1040,9 @@ def test_an_incremental_refresh_equals_a_full_rebuild(
         " where tickets.is_first_contact_resolution and raw_tickets.customer_ref is not null"
         " order by tickets.ticket_id limit 1"
     ).fetchone()
-    # a help-desk ticket with topics delivered again, created a minute later; and a topic
-    # annotated again with another confidence (in place, as a taxonomy change does)
+    # a help-desk ticket with topics delivered again, created a minute later; a topic
+    # annotated again with another confidence (in place, as a taxonomy change does); and a
+    # response delivered again with a comment that has no topic left
     resubmitted_ref, resubmitted_at = con.execute(
         "select ticket_ref, created_at from core.fct_tickets where ticket_ref <> ?"
         " and ticket_source = 'helpdesk'"
@@ -1060,9 +1061,21 @@ def test_an_incremental_refresh_equals_a_full_rebuild(
         " where source_entity = 'survey_responses' order by 1 limit 1"
     ).fetchone()
     con.execute(
-        "update raw.feedback_topics set confidence = confidence / 2"
+        "update raw.feedback_topics set confidence = confidence / 2, _annotated_at = now()"
         " where feed || ':' || source_ref || ':' || topic = ?",
         [reannotated],
+    )
+    (untopical,) = con.execute(
+        "select max(feedback_id) from core.fct_feedback_topics"
+        " where source_entity = 'survey_responses' and feedback_id not in"
+        " (select feedback_id from core.fct_feedback_topics where feedback_topic_id = ?)",
+        [reannotated],
+    ).fetchone()
+    con.execute(
+        "insert into raw.survey_responses select * replace ('Nothing to add.' as comment,"
+        " 'planted' as _file_sha256, now() as _loaded_at) from raw.survey_responses"
+        " where _feed || ':' || response_ref = ?",
+        [untopical],
     )
     # a solved ticket reopened by a late event of its history
     reopened_id, reopens = con.execute(
@@ -1143,6 +1156,9 @@ def test_an_incremental_refresh_equals_a_full_rebuild(
             "select confidence from inc.core.fct_feedback_topics where feedback_topic_id = ?",
             [reannotated],
         ).fetchone()
+        (untopical_rows,) = con.execute(
+            "select count(*) from inc.core.fct_feedback_topics where feedback_id = ?", [untopical]
+        ).fetchone()
         # the published facts were patched with the rows built since, not copied whole...
         patched = dict(
             con.execute(
@@ -1182,6 +1198,7 @@ def test_an_incremental_refresh_equals_a_full_rebuild(
     assert created == [(resubmitted_at + timedelta(minutes=1),)]
     assert topic_times[0] and topic_times[1] > 0
     assert confidence_now == pytest.approx(confidence / 2)
+    assert untopical_rows == 0
     assert reopened == (reopens + 1, None)
     assert moved[0] >= 2 and moved[1] == 1, "the two customers' orders now share one customer"
     assert fuzzy_customers[left] != fuzzy_customers[moving]

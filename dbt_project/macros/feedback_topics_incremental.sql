@@ -1,41 +1,43 @@
-{#- fct_feedback_topics, incremental. A verbatim's topic row is written again when:
-    - its annotation differs from the one written (annotations are loaded without a load
-      time per row, and a taxonomy change annotates the same verbatims again in place, so
-      they are compared, one pass over two narrow tables);
-    - its response or ticket was built since the last build (customer, touchpoint, time).
-    A topic row whose annotation or verbatim is gone (a conversation ticket threaded into
-    another leaves fct_tickets in an incremental build) is deleted by a post-hook. -#}
+{#- fct_feedback_topics, incremental. A verbatim's topic rows are written again when:
+    - it was annotated since the last build (`_annotated_at` of its topic or sentiment rows:
+      its raw row landed again, or the taxonomy or the lexicon changed and every verbatim
+      was annotated again; a verbatim left with no topic still has its sentiment row);
+    - its response or ticket was built since (customer, touchpoint, time).
+    Its rows this build did not write (the topics it lost, or every topic of a verbatim
+    that is gone) are deleted by a post-hook, as are the rows of a ticket gone from
+    fct_tickets (a conversation threaded into another, which nothing stamps). -#}
 
-{% macro cx_feedback_topic_columns() -%}
-    feedback_topic_id, feedback_id, source_entity, topic, confidence, taxonomy_version,
-    topic_method
-{%- endmacro %}
-
-{% macro cx_feedback_topics_to_write(topics) -%}
-    select feedback_topic_id from (
-        select {{ cx_feedback_topic_columns() }} from {{ topics }}
-        except
-        select {{ cx_feedback_topic_columns() }} from {{ this }}
-    )
+{#- The verbatims whose topic rows are written again. -#}
+{% macro cx_feedback_to_write() -%}
+    select feedback_id from {{ ref('stg_text__feedback_topics') }}
+    where _annotated_at > {{ cx_incremental_since() }}
     union
-    select topics.feedback_topic_id
-    from {{ topics }} as topics
-    where topics.feedback_id in (
-        select response_id from {{ ref('fct_survey_responses') }}
-        where _built_at > {{ cx_incremental_since() }}
-        union all
-        select ticket_id from {{ ref('fct_tickets') }}
-        where _built_at > {{ cx_incremental_since() }}
-    )
+    select feedback_id from {{ ref('stg_text__feedback_sentiment') }}
+    where _annotated_at > {{ cx_incremental_since() }}
+    union
+    select response_id from {{ ref('fct_survey_responses') }}
+    where _built_at > {{ cx_incremental_since() }}
+    union
+    select ticket_id from {{ ref('fct_tickets') }}
+    where _built_at > {{ cx_incremental_since() }}
 {%- endmacro %}
 
-{#- The topic rows there are now: annotations of a verbatim that exists. -#}
-{% macro cx_feedback_topic_ids() -%}
-    select topics.feedback_topic_id
-    from {{ ref('stg_text__feedback_topics') }} as topics
-    where topics.feedback_id in (
-        select response_id from {{ ref('fct_survey_responses') }}
-        union all
-        select ticket_id from {{ ref('fct_tickets') }}
-    )
+{#- Post-hook: after an incremental build, the rows of a verbatim written again that this
+    build did not write, and the rows of tickets no longer in fct_tickets. -#}
+{% macro cx_delete_unwritten_feedback_topics() -%}
+    {%- if is_incremental() -%}
+        delete from {{ this }}
+        where
+            (
+                _built_at < {{ cx_run_started_at() }}
+                and feedback_id in ({{ cx_feedback_to_write() }})
+            )
+            or (
+                source_entity = 'support_tickets'
+                and feedback_id not in (
+                    -- a null in a not-in list would match nothing, and delete nothing
+                    select ticket_id from {{ ref('fct_tickets') }} where ticket_id is not null
+                )
+            )
+    {%- endif -%}
 {%- endmacro %}

@@ -117,13 +117,16 @@
     {{ cx_run_started_at() }} as _built_at
 {%- endmacro %}
 
-{#- The model's last logged build: (built_from, raw_rows_before, built_as_of), or none;
-    built_as_of is none for a build logged before the column existed. -#}
+{#- The model's last logged build before this run: (built_from, raw_rows_before,
+    built_as_of), or none; built_as_of is none for a build logged before the column existed.
+    A post-hook asks after this run's build is logged: the answer is the one the model's SQL
+    was compiled with. -#}
 {% macro cx_last_incremental_build() -%}
     {%- set found = run_query(
         "select cast(built_from as varchar), raw_rows_before, cast(built_as_of as varchar) from "
         ~ cx_incremental_state_relation()
-        ~ " where model_name = '" ~ this.identifier ~ "' order by built_from desc limit 1"
+        ~ " where model_name = '" ~ this.identifier ~ "' and built_from < " ~ cx_run_started_at()
+        ~ " order by built_from desc limit 1"
     ) -%}
     {{ return(found.rows[0] if found.rows | length > 0 else none) }}
 {%- endmacro %}

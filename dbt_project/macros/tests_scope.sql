@@ -130,7 +130,7 @@
     {%- endif -%}
     {%- set parent_node, field, column = cx_relationship_parent(relation) -%}
     {%- set parent = parent_node.alias -%}
-    {%- for hook in parent_node.config.get('post-hook', []) if 'cx_delete_gone_keys' in hook.sql -%}
+    {%- for hook in parent_node.config.get('post-hook', []) if cx_deletes_unlogged(hook.sql) -%}
         {#- a parent deleting keys without logging them may have lost any row -#}
         {{ return(none) }}
     {%- endfor -%}
@@ -158,6 +158,13 @@
         )
     {%- endset -%}
     {{ return(condition) }}
+{%- endmacro %}
+
+{#- Whether a post-hook deletes rows without logging their keys: every cx_delete* hook but
+    cx_delete_logged and the hooks made of it. -#}
+{% macro cx_deletes_unlogged(hook_sql) -%}
+    {%- set logging = ['cx_delete_logged', 'cx_delete_emptied_customers'] -%}
+    {{ return('cx_delete' in hook_sql and not (logging | select('in', hook_sql) | list)) }}
 {%- endmacro %}
 
 {#- Post-hook of an incremental model: delete the rows where `condition` holds, after

@@ -17,11 +17,13 @@ Steps (all in one transaction):
    per verbatim × topic that matched, with the distinct matched terms.
 
 Incremental: only verbatims with a raw row loaded since the last annotation are annotated
-again (their rows are replaced). Both tables are rebuilt from scratch instead when the
-lexicon, the taxonomy or this code changed, when there is no earlier annotation, or when
-raw rows loaded before it are gone or were added (a re-delivered file replaced its
-predecessor, an erasure, a hand edit): the append-only contract the watermark relies on,
-checked by counting (`STATE_TABLE`).
+again (their rows are replaced). Every row carries `_annotated_at`, the start of the
+annotation that wrote it: dbt rewrites the topic rows of the verbatims annotated since its
+last build (a verbatim left with no topic still has its sentiment row, stamped). Both
+tables are rebuilt from scratch instead when the lexicon, the taxonomy or this code
+changed, when there is no earlier annotation, or when raw rows loaded before it are gone
+or were added (a re-delivered file replaced its predecessor, an erasure, a hand edit): the
+append-only contract the watermark relies on, checked by counting (`STATE_TABLE`).
 """
 
 from __future__ import annotations
@@ -70,6 +72,7 @@ SENTIMENT_COLUMNS: tuple[tuple[str, str], ...] = (
     ("sentiment_terms", "VARCHAR[] NOT NULL"),
     ("method", "VARCHAR NOT NULL"),
     ("lexicon_version", "VARCHAR NOT NULL"),
+    ("_annotated_at", "TIMESTAMP NOT NULL"),
 )
 TOPIC_COLUMNS: tuple[tuple[str, str], ...] = (
     ("feed", "VARCHAR NOT NULL"),
@@ -80,6 +83,7 @@ TOPIC_COLUMNS: tuple[tuple[str, str], ...] = (
     ("method", "VARCHAR NOT NULL"),
     ("confidence", "DOUBLE NOT NULL"),
     ("matched_terms", "VARCHAR[] NOT NULL"),
+    ("_annotated_at", "TIMESTAMP NOT NULL"),
 )
 
 _TEXT = "__cx_feedback_text"
@@ -145,8 +149,11 @@ def annotate_feedback(
                     f"and touched.source_entity = {table}.source_entity "
                     f"and touched.source_ref = {table}.source_ref)"
                 )
-        con.execute(f"insert into {SENTIMENT_TABLE} {_sentiment_sql(lexicon)}")
-        con.execute(f"insert into {TOPICS_TABLE} {_topics_sql(taxonomy)}")
+        for table, annotated in (
+            (SENTIMENT_TABLE, _sentiment_sql(lexicon)),
+            (TOPICS_TABLE, _topics_sql(taxonomy)),
+        ):
+            con.execute(f"insert into {table} select *, ? from ({annotated})", [started])
         _record_state(con, started, digest)
         for table in (_TEXT, _TOUCHED, _TERMS, _INTENSIFIERS):
             con.execute(f"drop table if exists {table}")

@@ -1,11 +1,12 @@
 -- One row per verbatim × topic (survey comments and ticket subjects), with the customer,
 -- touchpoint and time of the feedback: what customers talk about, by taxonomy version.
--- Incremental: only the topic rows whose annotation or verbatim changed since the last build
--- are written (macros/feedback_topics_incremental.sql).
+-- Incremental: only the topic rows of verbatims annotated or built since the last build are
+-- written (macros/feedback_topics_incremental.sql).
+-- depends_on: {{ ref('stg_text__feedback_sentiment') }}
 {{ config(
     materialized='incremental',
     unique_key='feedback_topic_id',
-    post_hook=["{{ cx_delete_gone_keys('feedback_topic_id', cx_feedback_topic_ids()) }}"],
+    post_hook=["{{ cx_delete_unwritten_feedback_topics() }}"],
 ) }}
 
 with
@@ -16,7 +17,7 @@ topics as (
 
     select * from annotations
     {% if is_incremental() %}
-    where feedback_topic_id in ({{ cx_feedback_topics_to_write('annotations') }})
+    where feedback_id in ({{ cx_feedback_to_write() }})
     {% endif %}
 
 ),

@@ -15,7 +15,8 @@ renamed as (
         sentiment_score,
         sentiment_label,
         method as sentiment_method,
-        lexicon_version
+        lexicon_version,
+        _annotated_at
 
     from source
 

@@ -15,7 +15,8 @@ renamed as (
         topic,
         confidence,
         taxonomy_version,
-        method as topic_method
+        method as topic_method,
+        _annotated_at
 
     from source
 
