@@ -18,6 +18,9 @@
     loaded since the build before it (dbt_state.incremental_builds), or every row when it
     was a full build or no build before it is logged; the rows loaded since the test last
     passed are checked too, or every row when the model was rebuilt in full since.
+    `where: latest_annotation` does the same by `_annotated_at`, the stamp of the text
+    annotations (ingestion/text/annotate.py replaces every row of a verbatim it annotates
+    again: a key repeats only among the rows of one annotation).
     A test that never passed (or whose passes are not recorded) checks every row.
     Any other `where` is dbt's own. -#}
 
@@ -79,7 +82,12 @@
 
 {#- The scopes above, each with the column its rows are stamped by. -#}
 {% macro cx_test_scope_stamps() -%}
-    {{ return({'latest_build': '_built_at', 'latest_resolution': '_resolved_at', 'latest_loads': '_loaded_at'}) }}
+    {{ return({
+        'latest_build': '_built_at',
+        'latest_resolution': '_resolved_at',
+        'latest_loads': '_loaded_at',
+        'latest_annotation': '_annotated_at',
+    }) }}
 {%- endmacro %}
 
 {#- Whether a test node is a relationships test scoped by `where` (its checks include the
