@@ -1360,7 +1360,8 @@ def test_a_new_postcode_limit_compares_again_the_blocks_it_takes_in_or_out(
 ) -> None:
     """identity_fuzzy_max_records_per_postcode lowered below the size of a postcode holding
     alike accounts, then raised back: each incremental build of the fuzzy rule's comparisons
-    holds what a full build with that limit holds."""
+    holds what a full build with that limit holds, and the warn-level test lists the
+    postcodes the lowered limit skips."""
     compared = "intermediate.int_identity_accounts_compared"
     (limit,) = world.query(
         "select min(accounts) - 1 from (select postcode_key, count(distinct record_id) as accounts,"
@@ -1382,6 +1383,20 @@ def test_a_new_postcode_limit_compares_again_the_blocks_it_takes_in_or_out(
             f"{{identity_fuzzy_max_records_per_postcode: {limit}}}",
         )
 
+    ((skipped,),) = world.query(
+        "select count(*) from (select postcode_key from intermediate.int_identity_accounts_compared"
+        f" where postcode_key is not null group by 1 having count(distinct record_id) > {limit})",
+        file=world.warehouse,
+    )
+    warned = _dbt(
+        homes["incremental"],
+        tmp_path,
+        "test",
+        "--select",
+        "warn_fuzzy_identity_postcodes_skipped",
+        "--vars",
+        f"{{identity_fuzzy_max_records_per_postcode: {limit}}}",
+    )
     con = duckdb.connect()
     try:
         for name, home in (*homes.items(), ("world", world.home)):
@@ -1409,6 +1424,7 @@ def test_a_new_postcode_limit_compares_again_the_blocks_it_takes_in_or_out(
         con.close()
 
     assert decisions == [(False,)]
+    assert skipped >= 1 and f"Got {skipped} result" in warned.stdout, warned.stdout[-2000:]
     assert matches[1] < matches[0]
     assert (lowered, raised) == (0, 0)
 
