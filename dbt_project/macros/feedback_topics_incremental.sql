@@ -9,17 +9,18 @@
 
 {#- The verbatims whose topic rows are written again. -#}
 {% macro cx_feedback_to_write() -%}
+    {%- set since = cx_incremental_since() -%}
     select feedback_id from {{ ref('stg_text__feedback_topics') }}
-    where _annotated_at > {{ cx_incremental_since() }}
+    where _annotated_at > {{ since }}
     union
     select feedback_id from {{ ref('stg_text__feedback_sentiment') }}
-    where _annotated_at > {{ cx_incremental_since() }}
+    where _annotated_at > {{ since }}
     union
     select response_id from {{ ref('fct_survey_responses') }}
-    where _built_at > {{ cx_incremental_since() }}
+    where _built_at > {{ since }}
     union
     select ticket_id from {{ ref('fct_tickets') }}
-    where _built_at > {{ cx_incremental_since() }}
+    where _built_at > {{ since }}
 {%- endmacro %}
 
 {#- Post-hook: after an incremental build, the rows of a verbatim written again that this

@@ -261,8 +261,8 @@ def test_a_refresh_annotates_only_the_verbatims_landed_since_and_equals_a_rebuil
         ],
     )
     annotate_feedback(con)
-    (r3_label,) = con.execute(
-        "select sentiment_label from raw.feedback_sentiment where source_ref = 'r3'"
+    (r3_label, first_stamp) = con.execute(
+        "select sentiment_label, _annotated_at from raw.feedback_sentiment where source_ref = 'r3'"
     ).fetchone()
     # an annotation no refresh should touch again: changed by hand to see whether it is
     con.execute(
@@ -288,6 +288,17 @@ def test_a_refresh_annotates_only_the_verbatims_landed_since_and_equals_a_rebuil
     assert con.execute(
         "select count(*) from raw.feedback_topics where source_ref = 'r2'"
     ).fetchone() == (0,)
+    # the rows annotated again carry the new annotation's stamp (dbt rewrites their
+    # verbatims' topics), the others keep theirs
+    stamps = dict(
+        con.execute(
+            "select source_ref, list_distinct(list(_annotated_at > ?)) from (select source_ref,"
+            " _annotated_at from raw.feedback_sentiment union all select source_ref,"
+            " _annotated_at from raw.feedback_topics) group by 1",
+            [first_stamp],
+        ).fetchall()
+    )
+    assert stamps == {"r1": [True], "r3": [False], "r4": [True]}
     # the same tables as annotating everything again (r3 given back its computed label)
     con.execute(
         "update raw.feedback_sentiment set sentiment_label = ? where source_ref = 'r3'",
