@@ -18,8 +18,10 @@ from orchestration.freshness import role_freshness_policy
 from orchestration.resources import CxmartHome
 
 DBT_PROJECT_DIR = Path(__file__).resolve().parent.parent / "dbt_project"
-# the dbt installed beside this interpreter, so runs work without an activated virtualenv
-DBT_EXECUTABLE = str(Path(sys.executable).with_name("dbt"))
+# dbt as installed beside this interpreter (so runs work without an activated virtualenv),
+# through cxmart's entry point: dbt's command line with critical-path-first scheduling
+# (orchestration/dbt_schedule.py)
+DBT_EXECUTABLE = str(Path(sys.executable).with_name("cxmart-dbt"))
 
 dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
 

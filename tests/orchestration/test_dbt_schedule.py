@@ -1,0 +1,79 @@
+"""cxmart-dbt: dbt's threads take the ready node with the longest path below it first."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+from types import SimpleNamespace
+
+import networkx as nx
+import pytest
+from dbt.graph.queue import GraphQueue
+
+from orchestration.dbt_assets import DBT_EXECUTABLE
+from orchestration.dbt_schedule import longest_path_first, use_longest_path_first
+
+
+class _Manifest:
+    """What GraphQueue.get asks of a manifest: the node, to see whether it is a microbatch."""
+
+    def expect(self, unique_id: str) -> SimpleNamespace:
+        return SimpleNamespace(unique_id=unique_id)
+
+
+def _build_graph() -> nx.DiGraph:
+    """A build's shape: a seed with five tests nothing waits for, and a staging model whose
+    test runs before its child (dbt build's test edges), the head of a three-model chain."""
+    graph = nx.DiGraph()
+    for n in range(5):
+        graph.add_edge("seed.cx.rules", f"test.cx.check_{n}")
+    graph.add_edge("model.cx.stg", "test.cx.gate")
+    graph.add_edge("test.cx.gate", "model.cx.chain_1")
+    graph.add_edge("model.cx.chain_1", "model.cx.chain_2")
+    graph.add_edge("model.cx.chain_2", "model.cx.chain_3")
+    return graph
+
+
+def _order(queue: GraphQueue) -> list[str]:
+    """The nodes in the order one thread gets them, each done before the next get."""
+    taken = []
+    while not queue.empty():
+        node = queue.get(block=False)
+        taken.append(node.unique_id)
+        queue.mark_done(node.unique_id)
+    return taken
+
+
+def test_a_node_scores_minus_the_longest_path_below_it() -> None:
+    scores = longest_path_first(_build_graph())
+    assert scores["model.cx.chain_3"] == pytest.approx(-1.0)
+    assert scores["test.cx.gate"] == pytest.approx(-3.1)
+    assert scores["model.cx.stg"] == pytest.approx(-4.1)
+    assert scores["test.cx.check_0"] == pytest.approx(-0.1)
+    assert scores["seed.cx.rules"] == pytest.approx(-1.1)
+
+
+def test_a_free_thread_takes_the_next_model_of_the_long_chain_before_quick_tests(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    graph = _build_graph()
+    stock = _order(GraphQueue(graph.copy(), _Manifest(), set(graph)))
+    # dbt's own order: by depth, so every test of the first level goes before the chain
+    assert stock.index("test.cx.check_4") < stock.index("model.cx.chain_1")
+
+    monkeypatch.setattr(GraphQueue, "_get_scores", GraphQueue._get_scores)  # restored after
+    use_longest_path_first()
+    queue = GraphQueue(graph.copy(), _Manifest(), set(graph))
+    assert queue._scores == longest_path_first(graph)
+    ordered = _order(queue)
+    assert ordered[:4] == ["model.cx.stg", "test.cx.gate", "model.cx.chain_1", "model.cx.chain_2"]
+    assert sorted(ordered) == sorted(stock)
+
+
+def test_refreshes_run_dbt_through_the_installed_entry_point() -> None:
+    assert Path(DBT_EXECUTABLE).name == "cxmart-dbt"
+    result = subprocess.run(
+        [DBT_EXECUTABLE, "--version"], capture_output=True, text=True, check=False
+    )
+    assert result.returncode == 0, result.stderr
+    assert "Core:" in result.stdout
