@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import subprocess
+import threading
 from pathlib import Path
 from types import SimpleNamespace
 
 import networkx as nx
 import pytest
 from dbt.graph.queue import GraphQueue
+from dbt.task.runnable import GraphRunnableTask
 
 from orchestration.dbt_assets import DBT_EXECUTABLE
 from orchestration.dbt_schedule import longest_path_first, use_longest_path_first
@@ -44,6 +46,18 @@ def _order(queue: GraphQueue) -> list[str]:
     return taken
 
 
+def _patch_dbt(monkeypatch: pytest.MonkeyPatch) -> None:
+    """use_longest_path_first on dbt's classes, put back as they were after the test."""
+    for cls, name in (
+        (GraphQueue, "_get_scores"),
+        (GraphQueue, "get"),
+        (GraphQueue, "_cxmart_longest_path_first"),
+        (GraphRunnableTask, "run_queue"),
+    ):
+        monkeypatch.setattr(cls, name, getattr(cls, name, False), raising=False)
+    use_longest_path_first()
+
+
 def test_a_node_scores_minus_the_longest_path_below_it() -> None:
     scores = longest_path_first(_build_graph())
     assert scores["model.cx.chain_3"] == pytest.approx(-1.0)
@@ -61,13 +75,33 @@ def test_a_free_thread_takes_the_next_model_of_the_long_chain_before_quick_tests
     # dbt's own order: by depth, so every test of the first level goes before the chain
     assert stock.index("test.cx.check_4") < stock.index("model.cx.chain_1")
 
-    monkeypatch.setattr(GraphQueue, "_get_scores", GraphQueue._get_scores)  # restored after
-    use_longest_path_first()
+    _patch_dbt(monkeypatch)
     queue = GraphQueue(graph.copy(), _Manifest(), set(graph))
     assert queue._scores == longest_path_first(graph)
     ordered = _order(queue)
     assert ordered[:4] == ["model.cx.stg", "test.cx.gate", "model.cx.chain_1", "model.cx.chain_2"]
     assert sorted(ordered) == sorted(stock)
+
+
+def test_a_node_is_handed_out_only_when_a_thread_is_free(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """dbt's main loop submits what it gets to a first-in-first-out pool: a node taken while
+    every thread is busy would jump the nodes that become ready before a thread frees up."""
+    _patch_dbt(monkeypatch)
+    graph = _build_graph()
+    queue = GraphQueue(graph.copy(), _Manifest(), set(graph))
+    queue.cxmart_threads = 2
+    running = [queue.get().unique_id, queue.get().unique_id]
+    assert running == ["model.cx.stg", "seed.cx.rules"]
+    taken: list[str] = []
+    third = threading.Thread(target=lambda: taken.append(queue.get().unique_id), daemon=True)
+    third.start()
+    third.join(timeout=0.5)
+    assert third.is_alive() and not taken  # both threads busy: nothing handed out
+    queue.mark_done("model.cx.stg")  # frees a thread and makes the gate test ready
+    third.join(timeout=5)
+    assert taken == ["test.cx.gate"]  # ahead of the seed's five tests, ready before it
 
 
 def test_refreshes_run_dbt_through_the_installed_entry_point() -> None:
