@@ -1,66 +1,100 @@
 """`cxmart-dbt`: dbt whose threads take the ready node with the longest path below it first.
 
 dbt hands a free thread the ready node of least depth (the fewest levels of the graph above
-it). In a build, where tests are nodes of the graph too, that sends both threads through
-the quick tests of early models while the next model of a long chain, which the rest of the
-build waits for, stays ready in the queue: in cxmart the identity chain at the start, and
-the follow-up cases the executive scorecard waits for at the end.
+it), and its main loop takes every node off that queue as soon as it is ready, queueing it
+for the threads first in, first out. In a build, where tests are nodes of the graph too,
+both threads go through the quick tests of early models while the next model of a long
+chain, which the rest of the build waits for, waits behind them: in cxmart the identity
+chain at the start, the follow-up cases the executive scorecard waits for at the end.
 
-This entry point gives each node the length of the longest path from it to the end of the
-graph instead (models and seeds count 1, tests 0.1: a test is quick next to a model) and
-lets a free thread take the longest first, the classic critical-path rule for scheduling a
-graph on a few workers. dbt's main loop would still take each node as soon as it is ready
-and queue it for its threads first in, first out, so a node is handed out only when a
-thread is free. Which nodes run, and what each waits for, does not change; only the order
-among ready nodes does. Everything else is dbt's own command line.
+This entry point is dbt's own command line with two changes to how a build's threads pick
+their next node, the classic critical-path rule for a graph on a few workers:
+
+- each node is scored by the longest path from it to the end of the graph, in seconds: what
+  each node took the last time dbt ran it (`NODE_COSTS`, kept beside dbt's artifacts from
+  its run results), or a guess for a node never run;
+- a node is taken off the queue only when a thread is free to run it, so the scores choose
+  among every node ready by then.
+
+Which nodes run, and what each waits for, does not change; only the order among ready
+nodes does.
 """
 
 from __future__ import annotations
 
+import contextlib
+import json
+import os
 import sys
+from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 import networkx as nx
 
-# what a node adds to the paths through it: a model or seed is a query of the warehouse, a
-# test a count over it, quick next to a model (the order is not sensitive to the ratio)
-_TEST_WEIGHT = 0.1
-_QUERY_RESOURCES = ("model", "seed", "snapshot")
+# beside run_results.json in dbt's target path: each node's seconds the last time it ran
+NODE_COSTS = "cxmart_node_costs.json"
+# the seconds of a node never run: a model or seed is a query that writes a table, a test
+# a count over one
+_GUESSED_SECONDS = {"model": 1.0, "seed": 0.3, "snapshot": 1.0}
+_GUESSED_TEST_SECONDS = 0.1
+
+_costs: dict[str, float] = {}
 
 
-def _weight(unique_id: str) -> float:
-    return 1.0 if unique_id.split(".", 1)[0] in _QUERY_RESOURCES else _TEST_WEIGHT
+def _seconds(unique_id: str, costs: Mapping[str, float]) -> float:
+    if unique_id in costs:
+        return costs[unique_id]
+    return _GUESSED_SECONDS.get(unique_id.split(".", 1)[0], _GUESSED_TEST_SECONDS)
 
 
-def longest_path_first(graph: nx.DiGraph) -> dict[str, float]:
+def longest_path_first(graph: nx.DiGraph, costs: Mapping[str, float]) -> dict[str, float]:
     """Per node, the score dbt's queue orders ready nodes by (lowest first): minus the
-    weighted length of the longest path from the node to the end of the graph."""
+    seconds of the longest path from the node, itself included, to the end of the graph."""
     below: dict[str, float] = {}
     for node in reversed(list(nx.topological_sort(graph))):
-        below[node] = _weight(node) + max(
+        below[node] = _seconds(node, costs) + max(
             (below[child] for child in graph.successors(node)), default=0.0
         )
     return {node: -length for node, length in below.items()}
 
 
-def use_longest_path_first() -> None:
-    """Make dbt's graph queue score nodes by `longest_path_first`, and hand a node out only
-    when a thread is free to run it.
+def update_node_costs(target_path: Path) -> dict[str, float]:
+    """The seconds of every node dbt has run from this target path: the kept costs, updated
+    with the nodes the last command executed (run_results.json), and kept again. An
+    unreadable file counts as none: the order of a build is never a reason to fail it."""
+    kept = target_path / NODE_COSTS
+    costs: dict[str, float] = {}
+    with contextlib.suppress(OSError, ValueError):
+        costs = {str(k): float(v) for k, v in json.loads(kept.read_text()).items()}
+    with contextlib.suppress(OSError, ValueError, KeyError, TypeError):
+        for result in json.loads((target_path / "run_results.json").read_text())["results"]:
+            executed = any(
+                step["name"] == "execute" and step.get("started_at") for step in result["timing"]
+            )
+            if executed:
+                costs[result["unique_id"]] = float(result["execution_time"])
+    with contextlib.suppress(OSError):
+        staged = kept.with_name(f".{NODE_COSTS}.{os.getpid()}.tmp")
+        staged.write_text(json.dumps(costs, sort_keys=True))
+        staged.replace(kept)
+    return costs
 
-    dbt's main loop takes every node off the queue as soon as it is ready and submits it to
-    its thread pool, whose own queue is first in, first out: the scores would only order
-    the nodes that became ready at the same moment. Holding each node back until one of the
-    `threads` is free lets the scores pick among every node ready by then."""
+
+def use_longest_path_first() -> None:
+    """Make dbt's graph queue score nodes by `longest_path_first` with the costs of the
+    target path, and hand a node out only when one of the command's threads is free."""
     from dbt.graph.queue import GraphQueue
     from dbt.task.runnable import GraphRunnableTask
 
     if getattr(GraphQueue, "_cxmart_longest_path_first", False):
         return
     stock_get = GraphQueue.get
+    stock_initialize = GraphRunnableTask._runtime_initialize
     stock_run_queue = GraphRunnableTask.run_queue
 
     def _get_scores(self: GraphQueue, graph: nx.DiGraph) -> dict[str, float]:
-        return longest_path_first(graph)
+        return longest_path_first(graph, _costs)
 
     def get(self: GraphQueue, block: bool = True, timeout: float | None = None) -> Any:
         threads = getattr(self, "cxmart_threads", None)
@@ -71,6 +105,12 @@ def use_longest_path_first() -> None:
                     self.some_task_done.wait(timeout=1.0)
         return stock_get(self, block, timeout)
 
+    def _runtime_initialize(self: GraphRunnableTask) -> None:
+        # before the graph queue is made: its scores are computed when it is
+        _costs.clear()
+        _costs.update(update_node_costs(Path(self.config.project_target_path)))
+        stock_initialize(self)
+
     def run_queue(self: GraphRunnableTask, pool: Any) -> None:
         if self.job_queue is not None:
             self.job_queue.cxmart_threads = self.config.threads
@@ -79,6 +119,7 @@ def use_longest_path_first() -> None:
     GraphQueue._get_scores = _get_scores  # type: ignore[method-assign]
     GraphQueue.get = get  # type: ignore[method-assign]
     GraphQueue._cxmart_longest_path_first = True
+    GraphRunnableTask._runtime_initialize = _runtime_initialize  # type: ignore[method-assign]
     GraphRunnableTask.run_queue = run_queue  # type: ignore[method-assign]
 
 

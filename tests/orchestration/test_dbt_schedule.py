@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import threading
 from pathlib import Path
@@ -13,7 +14,12 @@ from dbt.graph.queue import GraphQueue
 from dbt.task.runnable import GraphRunnableTask
 
 from orchestration.dbt_assets import DBT_EXECUTABLE
-from orchestration.dbt_schedule import longest_path_first, use_longest_path_first
+from orchestration.dbt_schedule import (
+    NODE_COSTS,
+    longest_path_first,
+    update_node_costs,
+    use_longest_path_first,
+)
 
 
 class _Manifest:
@@ -52,6 +58,7 @@ def _patch_dbt(monkeypatch: pytest.MonkeyPatch) -> None:
         (GraphQueue, "_get_scores"),
         (GraphQueue, "get"),
         (GraphQueue, "_cxmart_longest_path_first"),
+        (GraphRunnableTask, "_runtime_initialize"),
         (GraphRunnableTask, "run_queue"),
     ):
         monkeypatch.setattr(cls, name, getattr(cls, name, False), raising=False)
@@ -59,12 +66,17 @@ def _patch_dbt(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_a_node_scores_minus_the_longest_path_below_it() -> None:
-    scores = longest_path_first(_build_graph())
+    # a node never run counts a guess: a second for a model, 0.3 for a seed, 0.1 for a test
+    scores = longest_path_first(_build_graph(), {})
     assert scores["model.cx.chain_3"] == pytest.approx(-1.0)
     assert scores["test.cx.gate"] == pytest.approx(-3.1)
     assert scores["model.cx.stg"] == pytest.approx(-4.1)
     assert scores["test.cx.check_0"] == pytest.approx(-0.1)
-    assert scores["seed.cx.rules"] == pytest.approx(-1.1)
+    assert scores["seed.cx.rules"] == pytest.approx(-0.4)
+    # the seconds a node took when it last ran count instead: a slow seed goes first
+    measured = longest_path_first(_build_graph(), {"seed.cx.rules": 9.0, "model.cx.chain_2": 2.5})
+    assert measured["seed.cx.rules"] == pytest.approx(-9.1)
+    assert measured["model.cx.stg"] == pytest.approx(-5.6)
 
 
 def test_a_free_thread_takes_the_next_model_of_the_long_chain_before_quick_tests(
@@ -77,7 +89,7 @@ def test_a_free_thread_takes_the_next_model_of_the_long_chain_before_quick_tests
 
     _patch_dbt(monkeypatch)
     queue = GraphQueue(graph.copy(), _Manifest(), set(graph))
-    assert queue._scores == longest_path_first(graph)
+    assert queue._scores == longest_path_first(graph, {})
     ordered = _order(queue)
     assert ordered[:4] == ["model.cx.stg", "test.cx.gate", "model.cx.chain_1", "model.cx.chain_2"]
     assert sorted(ordered) == sorted(stock)
@@ -102,6 +114,39 @@ def test_a_node_is_handed_out_only_when_a_thread_is_free(
     queue.mark_done("model.cx.stg")  # frees a thread and makes the gate test ready
     third.join(timeout=5)
     assert taken == ["test.cx.gate"]  # ahead of the seed's five tests, ready before it
+
+
+def _result(unique_id: str, seconds: float, executed: bool = True) -> dict[str, object]:
+    """A node's entry in dbt's run_results.json; a node not executed has no execute timing."""
+    timing = [{"name": "compile", "started_at": "2026-12-05T06:00:00Z"}]
+    if executed:
+        timing.append({"name": "execute", "started_at": "2026-12-05T06:00:01Z"})
+    return {"unique_id": unique_id, "execution_time": seconds, "timing": timing}
+
+
+def test_the_costs_are_what_each_node_took_when_it_last_ran(tmp_path: Path) -> None:
+    (tmp_path / NODE_COSTS).write_text(json.dumps({"model.cx.a": 4.0, "model.cx.b": 2.0}))
+    (tmp_path / "run_results.json").write_text(
+        json.dumps(
+            {
+                "results": [
+                    _result("model.cx.b", 3.5),
+                    _result("test.cx.c", 0.2),
+                    _result("model.cx.a", 0.0, executed=False),  # skipped: keeps its cost
+                ]
+            }
+        )
+    )
+    expected = {"model.cx.a": 4.0, "model.cx.b": 3.5, "test.cx.c": 0.2}
+    assert update_node_costs(tmp_path) == expected
+    assert json.loads((tmp_path / NODE_COSTS).read_text()) == expected
+
+
+def test_unreadable_costs_count_as_none(tmp_path: Path) -> None:
+    (tmp_path / NODE_COSTS).write_text("{not json")
+    (tmp_path / "run_results.json").write_text(json.dumps({"results": [{"unique_id": 1}]}))
+    assert update_node_costs(tmp_path) == {}
+    assert update_node_costs(tmp_path / "missing") == {}
 
 
 def test_refreshes_run_dbt_through_the_installed_entry_point() -> None:
