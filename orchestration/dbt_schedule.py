@@ -12,9 +12,14 @@ their next node, the classic critical-path rule for a graph on a few workers:
 
 - each node is scored by the longest path from it to the end of the graph, in seconds: what
   each node took the last time dbt ran it (`NODE_COSTS`, kept beside dbt's artifacts from
-  its run results), or a guess for a node never run;
+  its run results; a test never run counts a tenth of a second);
 - a node is taken off the queue only when a thread is free to run it, so the scores choose
   among every node ready by then.
+
+Both need the seconds of every model and seed of the build: a guess is worse than dbt's
+own order (a simulation of the SF10 full build, with each model counted one second: 288 s
+against 276 s, and 267 s with the seconds measured). A build with a model or seed that has
+never run from this target path (the first build of a data home) keeps dbt's order.
 
 Which nodes run, and what each waits for, does not change; only the order among ready
 nodes does.
@@ -40,6 +45,10 @@ _GUESSED_SECONDS = {"model": 1.0, "seed": 0.3, "snapshot": 1.0}
 _GUESSED_TEST_SECONDS = 0.1
 
 _costs: dict[str, float] = {}
+
+
+def _is_query(unique_id: str) -> bool:
+    return unique_id.split(".", 1)[0] in _GUESSED_SECONDS
 
 
 def _seconds(unique_id: str, costs: Mapping[str, float]) -> float:
@@ -89,11 +98,15 @@ def use_longest_path_first() -> None:
 
     if getattr(GraphQueue, "_cxmart_longest_path_first", False):
         return
+    stock_scores = GraphQueue._get_scores
     stock_get = GraphQueue.get
     stock_initialize = GraphRunnableTask._runtime_initialize
     stock_run_queue = GraphRunnableTask.run_queue
 
-    def _get_scores(self: GraphQueue, graph: nx.DiGraph) -> dict[str, float]:
+    def _get_scores(self: GraphQueue, graph: nx.DiGraph) -> Mapping[str, float]:
+        if not all(node in _costs for node in graph if _is_query(node)):
+            return stock_scores(self, graph)
+        self.cxmart_longest_path_first = True
         return longest_path_first(graph, _costs)
 
     def get(self: GraphQueue, block: bool = True, timeout: float | None = None) -> Any:
@@ -112,7 +125,7 @@ def use_longest_path_first() -> None:
         stock_initialize(self)
 
     def run_queue(self: GraphRunnableTask, pool: Any) -> None:
-        if self.job_queue is not None:
+        if getattr(self.job_queue, "cxmart_longest_path_first", False):
             self.job_queue.cxmart_threads = self.config.threads
         stock_run_queue(self, pool)
 

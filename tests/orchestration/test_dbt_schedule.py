@@ -13,6 +13,7 @@ import pytest
 from dbt.graph.queue import GraphQueue
 from dbt.task.runnable import GraphRunnableTask
 
+from orchestration import dbt_schedule
 from orchestration.dbt_assets import DBT_EXECUTABLE
 from orchestration.dbt_schedule import (
     NODE_COSTS,
@@ -52,8 +53,20 @@ def _order(queue: GraphQueue) -> list[str]:
     return taken
 
 
-def _patch_dbt(monkeypatch: pytest.MonkeyPatch) -> None:
-    """use_longest_path_first on dbt's classes, put back as they were after the test."""
+# what each model and seed of _build_graph took when it last ran (its tests never ran)
+_MEASURED = {
+    "model.cx.stg": 1.0,
+    "seed.cx.rules": 0.3,
+    "model.cx.chain_1": 1.0,
+    "model.cx.chain_2": 1.0,
+    "model.cx.chain_3": 1.0,
+}
+
+
+def _patch_dbt(monkeypatch: pytest.MonkeyPatch, costs: dict[str, float] = _MEASURED) -> None:
+    """use_longest_path_first on dbt's classes, as if the target path had `costs`; dbt's
+    classes are put back as they were after the test."""
+    monkeypatch.setattr(dbt_schedule, "_costs", dict(costs))
     for cls, name in (
         (GraphQueue, "_get_scores"),
         (GraphQueue, "get"),
@@ -89,7 +102,7 @@ def test_a_free_thread_takes_the_next_model_of_the_long_chain_before_quick_tests
 
     _patch_dbt(monkeypatch)
     queue = GraphQueue(graph.copy(), _Manifest(), set(graph))
-    assert queue._scores == longest_path_first(graph, {})
+    assert queue._scores == longest_path_first(graph, _MEASURED)
     ordered = _order(queue)
     assert ordered[:4] == ["model.cx.stg", "test.cx.gate", "model.cx.chain_1", "model.cx.chain_2"]
     assert sorted(ordered) == sorted(stock)
@@ -114,6 +127,16 @@ def test_a_node_is_handed_out_only_when_a_thread_is_free(
     queue.mark_done("model.cx.stg")  # frees a thread and makes the gate test ready
     third.join(timeout=5)
     assert taken == ["test.cx.gate"]  # ahead of the seed's five tests, ready before it
+
+
+def test_a_build_with_a_model_never_run_keeps_dbts_order(monkeypatch: pytest.MonkeyPatch) -> None:
+    graph = _build_graph()
+    stock = GraphQueue(graph.copy(), _Manifest(), set(graph))
+    _patch_dbt(monkeypatch, {k: v for k, v in _MEASURED.items() if k != "model.cx.chain_3"})
+    queue = GraphQueue(graph.copy(), _Manifest(), set(graph))
+    assert queue._scores == stock._scores
+    assert not getattr(queue, "cxmart_longest_path_first", False)  # no holding back either
+    assert _order(queue) == _order(stock)
 
 
 def _result(unique_id: str, seconds: float, executed: bool = True) -> dict[str, object]:
