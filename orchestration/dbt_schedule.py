@@ -90,6 +90,14 @@ def update_node_costs(target_path: Path) -> dict[str, float]:
     return costs
 
 
+def _note(message: str) -> None:
+    """A line in dbt's log (and so in Dagster's): which order this build's threads follow."""
+    from dbt_common.events.functions import fire_event
+    from dbt_common.events.types import Note
+
+    fire_event(Note(msg=f"cxmart-dbt: {message}"))
+
+
 def use_longest_path_first() -> None:
     """Make dbt's graph queue score nodes by `longest_path_first` with the costs of the
     target path, and hand a node out only when one of the command's threads is free."""
@@ -104,8 +112,11 @@ def use_longest_path_first() -> None:
     stock_run_queue = GraphRunnableTask.run_queue
 
     def _get_scores(self: GraphQueue, graph: nx.DiGraph) -> Mapping[str, float]:
-        if not all(node in _costs for node in graph if _is_query(node)):
+        never_run = sum(1 for node in graph if _is_query(node) and node not in _costs)
+        if never_run:
+            _note(f"dbt's own order: {never_run} models or seeds never ran from this target path")
             return stock_scores(self, graph)
+        _note("the longest path first, in the seconds each node took when it last ran")
         self.cxmart_longest_path_first = True
         return longest_path_first(graph, _costs)
 
