@@ -703,9 +703,10 @@ def summarize_serving(serving: Path) -> str:
             "coalesce(sum(rows_loaded), 0), coalesce(sum(rows_quarantined), 0) "
             "from ops.file_manifest where status <> 'replaced'"
         ).fetchone()
+        # every file landed so far, not only this refresh's (a file is loaded once)
         lines.append(
-            f"Ingested {files[0]:,} files ({files[1]:,} quarantined whole), {files[2]:,} rows "
-            f"loaded, {files[3]:,} rows quarantined (see ops.quarantine_summary)"
+            f"Files landed so far: {files[0]:,} ({files[1]:,} quarantined whole), {files[2]:,} "
+            f"rows loaded, {files[3]:,} rows quarantined (see ops.quarantine_summary)"
         )
         has_erasure_log = con.execute(
             "select count(*) from duckdb_tables() "

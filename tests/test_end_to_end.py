@@ -926,6 +926,14 @@ def test_second_refresh_loads_nothing_twice(world: World, monkeypatch: pytest.Mo
     assert refresh().success
 
     assert _raw_counts_and_manifest(world) == before
+    # the summary counts every file landed so far, not as if this run had loaded them
+    manifest = [row for row in before[1] if row[2] != "replaced"]
+    quarantined = sum(row[2] == "quarantined" for row in manifest)
+    rows_loaded = sum(row[1] or 0 for row in manifest)
+    assert (
+        f"Files landed so far: {len(manifest):,} ({quarantined:,} quarantined whole), "
+        f"{rows_loaded:,} rows loaded" in summarize_serving(world.serving)
+    )
 
 
 RESOLVED_TABLE = "intermediate.int_records_resolved"
