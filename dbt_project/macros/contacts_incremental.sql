@@ -56,7 +56,7 @@ moved as (
     select
         records.record_id,
         records.customer_id
-    from {{ ref('int_records_resolved') }} as records
+    from ({{ cx_resolved_records(['ticket', 'call']) }}) as records
     where records.record_id in (
         select compared.contact_id from compared
         where

@@ -29,7 +29,7 @@ resolved as (
         contacts.*,
         records.customer_id
     from contacts
-    left join {{ ref('int_records_resolved') }} as records
+    left join ({{ cx_resolved_records(['ticket', 'call']) }}) as records
         on contacts.contact_id = records.record_id
 
 ),

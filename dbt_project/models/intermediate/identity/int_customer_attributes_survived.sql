@@ -14,7 +14,7 @@
 
 with
 
-records as (select * from {{ ref('int_records_resolved') }}),
+records as ({{ cx_resolved_records(['crm_customer']) }}),
 
 crm_customers as (select * from {{ ref('stg_crm__customers') }}),
 

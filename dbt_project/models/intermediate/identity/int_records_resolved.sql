@@ -65,3 +65,6 @@ final as (
 )
 
 select * from final
+-- written in record-type order: each fact looks up only its own type's records
+-- (cx_resolved_records), and DuckDB skips the row groups holding other types
+order by record_type

@@ -5,7 +5,7 @@
 
 with
 
-records as (select * from {{ ref('int_records_resolved') }}),
+records as ({{ cx_resolved_records(['order']) }}),
 
 {% if is_incremental() %}
 

@@ -6,7 +6,7 @@
 
 with
 
-records as (select * from {{ ref('int_records_resolved') }}),
+records as ({{ cx_resolved_records(['survey_invitation']) }}),
 
 {% if is_incremental() %}
 

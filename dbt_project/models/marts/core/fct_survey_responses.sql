@@ -11,7 +11,7 @@ with
 -- not materialized: read where used (DuckDB would first copy the 5 M invitations at SF10)
 invitations as not materialized (select * from {{ ref('stg_survey__invitations') }}),
 
-records as (select * from {{ ref('int_records_resolved') }}),
+records as ({{ cx_resolved_records(['survey_response']) }}),
 
 {% if is_incremental() %}
 
