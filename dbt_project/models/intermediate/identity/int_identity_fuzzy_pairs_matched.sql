@@ -37,7 +37,10 @@ account_components as (
     from {{ ref('int_identity_record_anchors') }} as anchors
     inner join {{ ref('int_identity_components_resolved') }} as components
         on anchors.anchor_node_id = components.node_id
-    where anchors.record_id in (select paired_records.record_id from paired_records)
+    where
+        -- the fuzzy rule pairs CRM accounts only
+        anchors.record_type = 'crm_customer'
+        and anchors.record_id in (select paired_records.record_id from paired_records)
 
 ),
 

@@ -31,3 +31,6 @@ final as (
 )
 
 select * from final
+-- in record-type order: the fuzzy rule reads only the CRM accounts' anchors, and DuckDB
+-- skips the row groups of the other types (SF10: 1 M of 18 M)
+order by record_type
