@@ -3,7 +3,9 @@
 -- points (topics of detractor / low-CSAT verbatims). No personal data.
 with
 
-responses as (select * from {{ ref('fct_survey_responses') }}),
+-- not materialized: read where used (DuckDB would first copy every column of a table read
+-- more than once, the comments included)
+responses as not materialized (select * from {{ ref('fct_survey_responses') }}),
 
 invitations as (select * from {{ ref('fct_survey_invitations') }}),
 
@@ -93,26 +95,17 @@ call_monthly as (
 
 ),
 
--- each customer's last NPS category of each month they answered in...
+-- each customer's last NPS category of each month they answered in (the latest response,
+-- ties broken by the highest response_id)...
 monthly_categories as (
 
     select
         customer_id,
-        answered_month,
-        nps_category
-    from (
-        select
-            customer_id,
-            nps_category,
-            {{ month_start('submitted_at') }} as answered_month,
-            row_number() over (
-                partition by customer_id, {{ month_start('submitted_at') }}
-                order by submitted_at desc, response_id desc
-            ) as recency_rank
-        from responses
-        where nps_category is not null and customer_id is not null
-    ) as ranked
-    where recency_rank = 1
+        {{ month_start('submitted_at') }} as answered_month,
+        arg_max(nps_category, (submitted_at, response_id)) as nps_category
+    from responses
+    where nps_category is not null and customer_id is not null
+    group by 1, 2
 
 ),
 
@@ -165,13 +158,23 @@ at_risk_customers as (
 
 ),
 
--- the trailing-12-month revenue of each customer at risk, as of the month's end
-revenue_t12m as (
+risk_counts as (
+
+    select
+        month_start,
+        count(*) as customers_at_risk
+    from at_risk_customers
+    group by 1
+
+),
+
+-- the trailing-12-month revenue of the customers at risk, as of the month's end: summed by
+-- month straight from their orders (a customer is at risk once in a month)
+revenue_at_risk as (
 
     select
         at_risk_customers.month_start,
-        at_risk_customers.customer_id,
-        sum(orders.order_amount) as revenue_t12m
+        sum(orders.order_amount) as revenue_at_risk
     from at_risk_customers
     inner join month_bounds
         on at_risk_customers.month_start = month_bounds.month_start
@@ -181,22 +184,19 @@ revenue_t12m as (
             and month_bounds.next_month_start > orders.ordered_at
             and orders.ordered_at >= {{ dbt.dateadd('month', -12, 'month_bounds.next_month_start') }}
     where not orders.is_canceled
-    group by 1, 2
+    group by 1
 
 ),
 
 risk_monthly as (
 
     select
-        at_risk_customers.month_start,
-        count(*) as customers_at_risk,
-        sum(coalesce(revenue_t12m.revenue_t12m, 0)) as revenue_at_risk
-    from at_risk_customers
-    left join revenue_t12m
-        on
-            at_risk_customers.month_start = revenue_t12m.month_start
-            and at_risk_customers.customer_id = revenue_t12m.customer_id
-    group by 1
+        risk_counts.month_start,
+        risk_counts.customers_at_risk,
+        coalesce(revenue_at_risk.revenue_at_risk, 0) as revenue_at_risk
+    from risk_counts
+    left join revenue_at_risk
+        on risk_counts.month_start = revenue_at_risk.month_start
 
 ),
 
