@@ -210,15 +210,20 @@ def dbt_phases(run_results: Path | None) -> dict[str, Any]:
             if invocation_id and info.get("invocation_id") != invocation_id:
                 continue
             code = info["code"]
-            stamps.setdefault(code, datetime.fromisoformat(info["ts"].replace("Z", "+00:00")))
+            stamp = datetime.fromisoformat(info["ts"].replace("Z", "+00:00"))
+            stamps.setdefault(code, stamp)
+            stamps["last"] = stamp
             if code == "I024":  # "Unable to do partial parsing because …"
                 phases["full_parse_reason"] = info["msg"]
     if "A001" in stamps and "Q027" in stamps:  # "Running with dbt" -> "Concurrency: …"
         phases["startup_and_parse_seconds"] = (stamps["Q027"] - stamps["A001"]).total_seconds()
-    if "A001" in stamps and "Q039" in stamps:  # -> "Command `dbt build` succeeded"
-        phases["command_seconds"] = (stamps["Q039"] - stamps["A001"]).total_seconds()
+    # -> "Command `dbt build` succeeded", a debug line; at the project's info level the
+    # command's last line ("Done. PASS=…")
+    finished = stamps.get("Q039", stamps.get("last"))
+    if "A001" in stamps and finished is not None:
+        phases["command_seconds"] = (finished - stamps["A001"]).total_seconds()
         phases["command_started_at"] = stamps["A001"].timestamp()
-        phases["command_finished_at"] = stamps["Q039"].timestamp()
+        phases["command_finished_at"] = finished.timestamp()
     return phases
 
 
