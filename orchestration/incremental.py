@@ -3,10 +3,10 @@ changed since they were built.
 
 dbt rebuilds an incremental model by itself when its raw inputs lost rows or its build log
 is missing (dbt_project/macros/incremental.sql). A change of the SQL, a macro, a seed, a
-project variable or the text-annotation lexicon and taxonomy is invisible there: rows built
-by the old code would stay. The code fingerprint of the last complete build is kept in the
-warehouse (dbt_state.code_fingerprint), so it travels with the tables it describes; a build
-whose fingerprint differs runs with `--full-refresh`.
+project variable, the text-annotation lexicon and taxonomy or DuckDB's version is invisible
+there: rows built by the old code would stay. The code fingerprint of the last complete
+build is kept in the warehouse (dbt_state.code_fingerprint), so it travels with the tables
+it describes; a build whose fingerprint differs runs with `--full-refresh`.
 """
 
 import hashlib
@@ -34,8 +34,10 @@ FINGERPRINT_TABLE = "dbt_state.code_fingerprint"
 
 def code_fingerprint(manifest: Mapping[str, Any], root: Path = REPO_ROOT) -> str:
     """A digest of everything that decides what a model computes: every model, seed and
-    snapshot (SQL checksum and config), every macro, and FINGERPRINTED_FILES."""
-    digest = hashlib.sha256()
+    snapshot (SQL checksum and config), every macro, FINGERPRINTED_FILES and DuckDB's
+    version (the identity tables store DuckDB's hash of each record id, which another
+    version may compute differently)."""
+    digest = hashlib.sha256(f"duckdb {duckdb.__version__}\n".encode())
     for unique_id, node in sorted(manifest["nodes"].items()):
         if node["resource_type"] not in ("model", "seed", "snapshot"):
             continue

@@ -7,6 +7,7 @@
 {{ config(
     materialized='incremental',
     unique_key='record_id',
+    incremental_strategy='cx_record_key',
     cx_full_rebuild_check='identity_graph_shrank',
     post_hook=["{{ cx_identity_store_state() }}"],
 ) }}
@@ -66,6 +67,7 @@ final as (
 
     select
         credited.record_id,
+        {{ cx_record_key('credited.record_id') }} as record_key,
         credited.record_type,
         rules.rule_name,
         credited.rule_order,

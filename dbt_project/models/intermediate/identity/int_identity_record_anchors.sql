@@ -24,7 +24,10 @@ final as (
         record_id,
         -- a record id names one record type
         min(record_type) as record_type,
-        min(node_id) as anchor_node_id
+        min(node_id) as anchor_node_id,
+        -- when the newest of its identifiers landed: int_records_resolved finds the records
+        -- collected again by it (cx_identity_anchors_to_resolve)
+        max(_loaded_at) as _loaded_at
     from identifiers
     group by record_id
 

@@ -11,6 +11,7 @@
 {{ config(
     materialized='incremental',
     unique_key='record_id',
+    incremental_strategy='cx_record_key',
     cx_full_rebuild_check='fuzzy_merges_unrecorded',
     post_hook=["{{ cx_identity_store_fuzzy_merges() }}"],
 ) }}
@@ -19,10 +20,10 @@ with
 
 record_anchors as (
 
-    select *
-    from {{ ref('int_identity_record_anchors') }} as anchors
     {% if is_incremental() %}
-    where {{ cx_identity_anchors_to_resolve('anchors') }}
+    {{ cx_identity_anchors_to_resolve(ref('int_identity_record_anchors')) }}
+    {% else %}
+    select * from {{ ref('int_identity_record_anchors') }}
     {% endif %}
 
 ),
@@ -49,6 +50,7 @@ final as (
 
     select
         resolved.record_id,
+        {{ cx_record_key('resolved.record_id') }} as record_key,
         resolved.record_type,
         resolved.customer_id,
         {{ cx_run_started_at() }} as _resolved_at,
@@ -57,7 +59,11 @@ final as (
     from resolved
     {% if is_incremental() %}
     -- while the graph only grows, records are never dropped: a full rebuild drops them
-    left join {{ this }} as previous
+    left join (
+        select previous.record_id, previous.customer_id
+        from {{ this }} as previous
+        where {{ cx_record_lookup('previous', 'resolved') }}
+    ) as previous
         on resolved.record_id = previous.record_id
     where previous.customer_id is distinct from resolved.customer_id
     {% endif %}

@@ -87,6 +87,15 @@ all_order_values as (
 
 {% if is_incremental() %}
 
+-- the records collected since this model's last build
+collected_again as (
+
+    select identifiers.record_id
+    from identifiers
+    where identifiers._loaded_at >= {{ cx_incremental_since() }}
+
+),
+
 -- customers whose golden record may have changed since this model's last build
 touched as (
 
@@ -97,10 +106,8 @@ touched as (
     union
     -- a record of theirs was collected again (it landed again: its contacts may differ)
     select records.customer_id
-    from identifiers
-    inner join records
-        on identifiers.record_id = records.record_id
-    where identifiers._loaded_at >= {{ cx_incremental_since() }}
+    from records
+    where {{ cx_record_lookup('records', 'collected_again') }}
     union
     -- their CRM attributes were chosen again
     select customer_id
@@ -261,7 +268,11 @@ fallback_candidates as (
         from identifiers
         where
             identifier_type in ('email', 'phone')
-            and record_id in (select fallback_records.record_id from fallback_records)
+            and {% if is_incremental() -%}
+                {{ cx_record_lookup('identifiers', 'fallback_records') }}
+            {%- else -%}
+                record_id in (select fallback_records.record_id from fallback_records)
+            {%- endif %}
     ) as identifiers
     inner join fallback_records
         on identifiers.record_id = fallback_records.record_id

@@ -32,9 +32,9 @@ touched as (
 identifiers as (
 
     select *
-    from {{ ref('int_identifiers_collected') }}
+    from {{ ref('int_identifiers_collected') }} as identifiers
     {% if is_incremental() %}
-    where record_id in (select touched.record_id from touched)
+    where {{ cx_record_lookup('identifiers', 'touched') }}
     {% endif %}
 
 ),
@@ -49,7 +49,15 @@ fuzzy_pairs as (
 
 ),
 
-records as (select * from {{ ref('int_records_resolved') }}),
+records as (
+
+    select *
+    from {{ ref('int_records_resolved') }} as records
+    {% if is_incremental() %}
+    where {{ cx_record_lookup('records', 'touched') }}
+    {% endif %}
+
+),
 
 rules as (select * from {{ ref('int_identity_rules_enabled') }}),
 
