@@ -47,6 +47,16 @@ def test_the_fingerprint_changes_with_a_model_a_macro_a_config_or_the_lexicon(
     assert len({before, *changed}) == 5
 
 
+def test_another_duckdb_version_rebuilds_in_full(
+    manifest: dict, repo: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The identity tables store DuckDB's hash of each record id (record_key), which another
+    DuckDB version may compute differently: their rows would no longer be found by it."""
+    before = incremental.code_fingerprint(manifest, repo)
+    monkeypatch.setattr(duckdb, "__version__", "0.0.1-other")
+    assert incremental.code_fingerprint(manifest, repo) != before
+
+
 def test_a_test_or_an_exposure_change_rebuilds_nothing(manifest: dict, repo: Path) -> None:
     before = incremental.code_fingerprint(manifest, repo)
     edited = copy.deepcopy(manifest)
