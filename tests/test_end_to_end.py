@@ -406,6 +406,38 @@ def test_switching_an_exact_rule_off_rebuilds_identity_without_it(
     assert reason == "the enabled identity rules changed"
 
 
+def test_identity_tables_without_record_keys_are_rebuilt_in_full(
+    world: World, tmp_path: Path
+) -> None:
+    """A warehouse built before the record keys: a build that added the column to the old
+    rows as nulls would neither find nor replace them by key, and leave a record twice."""
+    warehouse = _warehouse_copy(world, tmp_path / "old")
+    con = duckdb.connect(str(warehouse))
+    try:
+        (records,) = con.execute(
+            "select count(*) from intermediate.int_records_resolved"
+        ).fetchone()
+        for table in ("int_records_resolved", "int_identifiers_collected"):
+            con.execute(f"alter table intermediate.{table} drop column record_key")
+    finally:
+        con.close()
+    _dbt(warehouse.parent, tmp_path, "build", "--select", "int_records_resolved")
+    con = duckdb.connect(str(warehouse), read_only=True)
+    try:
+        (reason,) = con.execute(
+            "select reason from dbt_state.incremental_decisions"
+            " where model_name = 'int_records_resolved' order by run_started_at desc limit 1"
+        ).fetchone()
+        rebuilt = con.execute(
+            "select count(*), count(distinct record_id), count(record_key)"
+            " from intermediate.int_records_resolved"
+        ).fetchone()
+    finally:
+        con.close()
+    assert reason == "its rows carry no record_key"
+    assert rebuilt == (records, records, records)
+
+
 def test_planted_driver_order_comes_out(world: World) -> None:
     ranked = [
         attribute

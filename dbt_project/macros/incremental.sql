@@ -146,6 +146,7 @@
     - raw rows loaded before its last build changed (raw tables were not append-only);
     - an incremental model it reads was rebuilt in full since (rows may be gone there, and
       reading the rows landed since would never remove them here);
+    - its strategy is cx_record_key and its table has no record_key column yet;
     - a model-specific check, named by the config `cx_full_rebuild_check`, gives a reason
       (the identity graph lost an edge: macros/identity_incremental.sql; the fuzzy rule
       changed: macros/fuzzy_incremental.sql). -#}
@@ -180,6 +181,12 @@
         {%- if rebuilt.rows[0][0] is not none -%}
             {{ return(rebuilt.rows[0][0] ~ " rebuilt in full since its last build") }}
         {%- endif -%}
+    {%- endif -%}
+    {#- the strategy cx_record_key finds the rows it replaces by record_key, which only a full
+        build writes into a table from before it (macros/identity_incremental.sql) -#}
+    {%- if config.get('incremental_strategy') == 'cx_record_key'
+        and 'record_key' not in (adapter.get_columns_in_relation(existing) | map(attribute='name') | list) -%}
+        {{ return('its rows carry no record_key') }}
     {%- endif -%}
     {%- set check = config.get('cx_full_rebuild_check') -%}
     {%- if check == 'identity_graph_shrank' -%}
