@@ -201,6 +201,7 @@ def dbt_phases(run_results: Path | None) -> dict[str, Any]:
     if not logs:
         return phases
     stamps: dict[str, datetime] = {}
+    last: datetime | None = None
     lines = (line for log in logs for line in log.read_text().splitlines())
     for line in lines:
         if not line.startswith("{"):
@@ -212,14 +213,14 @@ def dbt_phases(run_results: Path | None) -> dict[str, Any]:
             code = info["code"]
             stamp = datetime.fromisoformat(info["ts"].replace("Z", "+00:00"))
             stamps.setdefault(code, stamp)
-            stamps["last"] = stamp
+            last = stamp
             if code == "I024":  # "Unable to do partial parsing because …"
                 phases["full_parse_reason"] = info["msg"]
     if "A001" in stamps and "Q027" in stamps:  # "Running with dbt" -> "Concurrency: …"
         phases["startup_and_parse_seconds"] = (stamps["Q027"] - stamps["A001"]).total_seconds()
     # -> "Command `dbt build` succeeded", a debug line; at the project's info level the
     # command's last line ("Done. PASS=…")
-    finished = stamps.get("Q039", stamps.get("last"))
+    finished = stamps.get("Q039", last)
     if "A001" in stamps and finished is not None:
         phases["command_seconds"] = (finished - stamps["A001"]).total_seconds()
         phases["command_started_at"] = stamps["A001"].timestamp()

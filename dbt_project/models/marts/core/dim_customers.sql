@@ -268,6 +268,8 @@ fallback_candidates as (
         from identifiers
         where
             identifier_type in ('email', 'phone')
+            -- an incremental build's few records by key (cx_record_lookup); a full build
+            -- looks up every fallback customer's records, where the key buys nothing
             and {% if is_incremental() -%}
                 {{ cx_record_lookup('identifiers', 'fallback_records') }}
             {%- else -%}
