@@ -257,7 +257,7 @@
             select previous.record_id, previous.node_id
             from " ~ this ~ " as previous
             where
-                previous.record_id in (select landed.record_id from landed)
+                " ~ cx_record_lookup('previous', 'landed') ~ "
                 and not exists (
                     select 1 from landed_nodes
                     where landed_nodes.record_id = previous.record_id
