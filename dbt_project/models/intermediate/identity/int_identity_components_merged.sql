@@ -8,12 +8,15 @@ components as (select * from {{ ref('int_identity_components_resolved') }}),
 
 fuzzy_pairs as (select * from {{ ref('int_identity_fuzzy_pairs_matched') }}),
 
+-- each component once: the row of its anchor node (a filter where grouping 3 M nodes into
+-- 1 M components cost 0.7 s at SF10)
 exact_components as (
 
-    select distinct
+    select
         component_id,
         anchor_key
     from components
+    where node_id = anchor_node_id
 
 ),
 
