@@ -23,6 +23,13 @@ never run from this target path (the first build of a data home) keeps dbt's ord
 
 Which nodes run, and what each waits for, does not change; only the order among ready
 nodes does.
+
+A third change, for the commands a refresh runs (`build`, `run`, `test`): dbt does not write
+`manifest.json` (and `semantic_manifest.json`) into the target path. dbt writes the manifest
+twice per command, after parsing and after the last node, 0.5–0.7 s each on a 2-core machine
+with nothing else running then; a data home's target path needs only the run results (for
+the node costs above) and dbt's partial-parse cache, which are still written. Dagster reads
+the project's own manifest, which `dbt parse` writes (`make manifest`).
 """
 
 from __future__ import annotations
@@ -147,8 +154,27 @@ def use_longest_path_first() -> None:
     GraphRunnableTask.run_queue = run_queue  # type: ignore[method-assign]
 
 
+# the commands a refresh runs through this entry point
+REFRESH_COMMANDS: frozenset[str] = frozenset({"build", "run", "test"})
+
+
+def skip_manifest_artifacts() -> None:
+    """Make dbt skip writing manifest.json and semantic_manifest.json, nothing else: run
+    results and the partial-parse cache are written as usual."""
+    import dbt.parser.manifest
+    import dbt.task.runnable
+
+    def write_manifest(manifest: Any, target_path: str, which: str | None = None) -> None:
+        return None
+
+    dbt.parser.manifest.write_manifest = write_manifest  # type: ignore[assignment]
+    dbt.task.runnable.write_manifest = write_manifest  # type: ignore[assignment]
+
+
 def main() -> None:
     use_longest_path_first()
+    if REFRESH_COMMANDS.intersection(sys.argv[1:]):
+        skip_manifest_artifacts()
     from dbt.cli.main import cli
 
     sys.exit(cli())

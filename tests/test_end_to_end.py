@@ -36,6 +36,7 @@ from ingestion.demo import (
     generate_demo_world,
 )
 from ingestion.serving import summarize_serving
+from orchestration import dbt_schedule
 
 pytestmark = pytest.mark.e2e
 SLA_TARGETS = Path(__file__).parent.parent / "dbt_project/seeds/sla_targets.csv"
@@ -101,6 +102,16 @@ def test_role_tables_and_core_marts_are_published(world: World) -> None:
         "core.fct_interactions",
     ):
         assert world.query(f"select count(*) from {table}")[0][0] > 0, table
+
+
+def test_dbt_keeps_its_run_results_and_parse_cache_but_writes_no_manifest(world: World) -> None:
+    """cxmart-dbt skips dbt's manifest.json in a refresh; what the next build reads stays."""
+    target = paths.dbt_target_dir(world.home)
+    results = json.loads((target / "run_results.json").read_text())
+    assert any(r["unique_id"] == "model.cxmart.dim_customers" for r in results["results"])
+    assert (target / "partial_parse.msgpack").exists()
+    assert (target / dbt_schedule.NODE_COSTS).exists()
+    assert not (target / "manifest.json").exists()
 
 
 def test_nps_values_lie_in_range(world: World) -> None:
