@@ -428,7 +428,11 @@ def test_identity_tables_without_record_keys_are_rebuilt_in_full(
         (records,) = con.execute(
             "select count(*) from intermediate.int_records_resolved"
         ).fetchone()
-        for table in ("int_records_resolved", "int_identifiers_collected"):
+        for table in (
+            "int_records_resolved",
+            "int_identifiers_collected",
+            "int_identity_record_anchors",
+        ):
             con.execute(f"alter table intermediate.{table} drop column record_key")
     finally:
         con.close()

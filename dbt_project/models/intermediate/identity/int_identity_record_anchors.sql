@@ -3,8 +3,9 @@
 -- link each record's identifiers through its anchor, and a record's customer is the
 -- customer of its anchor's component. Grouping millions of identifier rows by record is the
 -- costliest step of identity resolution, so it is done here once for both. Incremental: the
--- records collected again since the last build (all rows of a record land together).
-{{ config(materialized='incremental', unique_key='record_id') }}
+-- records collected again since the last build (all rows of a record land together), whose
+-- old rows are found by record key (macros/identity_incremental.sql, cx_record_key).
+{{ config(materialized='incremental', unique_key='record_id', incremental_strategy='cx_record_key') }}
 
 with
 
@@ -22,6 +23,7 @@ final as (
 
     select
         record_id,
+        {{ cx_record_key('record_id') }} as record_key,
         -- a record id names one record type
         min(record_type) as record_type,
         min(node_id) as anchor_node_id,
