@@ -65,7 +65,7 @@ typed_nodes as (
 ),
 
 -- an edge joins two nodes of one record, so of one component: both ends are in scope or
--- neither is; materialized, since the recursion below reads it at every step
+-- neither is (materialized: read twice below)
 edges as materialized (
 
     select
@@ -91,6 +91,8 @@ edges as (select from_node_id, to_node_id from {{ ref('int_identity_edges') }}),
 
 {% endif %}
 
+-- materialized: the recursion reads it at every step (SF10 alone: 1.2 s, against 2.4–2.6 s
+-- when each step scanned the edges table again)
 undirected_edges as materialized (
 
     select from_node_id, to_node_id from edges
