@@ -18,7 +18,8 @@ from __future__ import annotations
 
 import os
 import shutil
-from dataclasses import dataclass, field
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -60,27 +61,29 @@ BUILD_LOG = "dbt_state.incremental_builds"
 class TableState:
     """One published table: as the warehouse holds it now, or as a publication recorded it.
 
-    `fingerprint` is its columns, row count and sum of row hashes. A table with a build
-    stamp also has `built_through` (its newest stamp), its `key` (the columns a build
-    replaces rows by) and `rows_built_since` (rows stamped after the published
-    `built_through`, the rows a publication by difference writes)."""
+    Its `fingerprint` is its columns, row count and the sum of its row hashes (`row_hash`,
+    None while the warehouse's table is still being hashed). A table with a build stamp also
+    has `built_through` (its newest stamp), its `key` (the columns a build replaces rows by)
+    and `rows_built_since` (rows stamped after the published `built_through`, the rows a
+    publication by difference writes)."""
 
-    fingerprint: str
+    columns: str
+    rows: int
+    row_hash: int | None = None
     built_through: datetime | None = None
     key: tuple[str, ...] = ()
     rows_built_since: int | None = None
 
-    @property
-    def rows(self) -> int:
-        return int(self.fingerprint.split(":", 1)[0])
+    @classmethod
+    def recorded(cls, fingerprint: str, built_through: datetime | None) -> TableState:
+        rows, row_hash, columns = fingerprint.split(":", 2)
+        return cls(columns, int(rows), int(row_hash), built_through)
 
     @property
-    def row_hash(self) -> int:
-        return int(self.fingerprint.split(":", 2)[1])
-
-    @property
-    def columns(self) -> str:
-        return self.fingerprint.split(":", 2)[2]
+    def fingerprint(self) -> str | None:
+        if self.row_hash is None:
+            return None
+        return f"{self.rows}:{self.row_hash}:{self.columns}"
 
 
 def _quote(identifier: str) -> str:
@@ -164,20 +167,23 @@ def publish_serving(
     con = _take_standby(serving, staging_file)
     try:
         start = _recorded_state(con) if con is not None else previous
-        # the costly fingerprint pass is made once, counting the rows built since the file
-        # the publication starts from; should the standby not qualify, the copy's count is
+        # the warehouse is surveyed once, counting the rows built since the file the
+        # publication starts from; should the standby not qualify, the copy's count is
         # overstated (rows built since an older publication), never understated
-        current = _warehouse_state(warehouse, schemas, start)
+        survey = _survey_warehouse(warehouse, schemas, start)
         started_from: StartedFrom = "standby"
-        if con is None or not _worth_reusing(start, current):
+        if con is None or not _worth_reusing(start, survey):
             _discard(con, staging_file)
-            reuse = serving if _worth_reusing(previous, current) else None
+            reuse = serving if _worth_reusing(previous, survey) else None
             con, started_from = _open_staging(reuse, staging_file)
             start = previous
-        copied, patched = _copy_published_tables(
-            con, warehouse, schemas, published_at, current, start, started_from
-        )
-        row_counts = {table: state.rows for table, state in sorted(current.items())}
+        con.execute(f"attach {_literal(str(warehouse))} as warehouse (read_only)")
+        with _WarehouseState(con, survey) as current:
+            copied, patched = _copy_published_tables(
+                con, schemas, published_at, current, start, started_from
+            )
+        con.execute("detach warehouse")
+        row_counts = {table: current.state(table).rows for table in current.tables}
         staged = _export_parquet(con, row_counts, staging_parquet) if staging_parquet else {}
         con.execute("checkpoint")
     except BaseException:
@@ -186,7 +192,7 @@ def publish_serving(
             shutil.rmtree(staging_parquet, ignore_errors=True)
         raise
     con.close()
-    _swap_in(staging_file, serving, keep_standby=not _erased(previous, current))
+    _swap_in(staging_file, serving, keep_standby=not _erased(previous, survey))
     parquet_files: dict[str, Path] = {}
     if parquet_dir is not None and staging_parquet is not None:
         parquet_files = _swap_in_parquet(staged, staging_parquet, parquet_dir, schemas)
@@ -288,10 +294,10 @@ def _swap_in(staging_file: Path, serving: Path, keep_standby: bool) -> None:
 ERASURE_LOG = "ops.erasure_log"
 
 
-def _patchable(table: str, current: dict[str, TableState], previous: dict[str, TableState]) -> bool:
-    """Whether a copy of the published table can be brought up to date by difference: it has
-    a key and a build stamp, the same columns as then, and a recorded newest stamp."""
-    now, then = current[table], previous.get(table)
+def _patchable(now: TableState, then: TableState | None) -> bool:
+    """Whether a copy of the published table (`then`) can be brought up to date by
+    difference: it has a key and a build stamp, the same columns as then, and a recorded
+    newest stamp."""
     return (
         bool(now.key)
         and now.rows_built_since is not None
@@ -301,14 +307,13 @@ def _patchable(table: str, current: dict[str, TableState], previous: dict[str, T
     )
 
 
-def _rows_to_write(
-    table: str, current: dict[str, TableState], previous: dict[str, TableState]
-) -> int:
-    """Rows a publication starting from a copy of the published file writes for `table`."""
-    now, then = current[table], previous.get(table)
-    if then is not None and then.fingerprint == now.fingerprint:
+def _rows_to_write(now: TableState, then: TableState | None) -> int:
+    """Rows a publication starting from a copy of the published file writes for a table: at
+    most, while the table is not hashed yet (a stamped table with no rows built since
+    counts none)."""
+    if then is not None and now.fingerprint is not None and then.fingerprint == now.fingerprint:
         return 0
-    if _patchable(table, current, previous):
+    if _patchable(now, then):
         return min(now.rows, now.rows_built_since or 0)
     return now.rows
 
@@ -332,7 +337,7 @@ def _worth_reusing(previous: dict[str, TableState], current: dict[str, TableStat
     if not previous or _erased(previous, current):
         return False
     total = sum(state.rows for state in current.values())
-    to_write = sum(_rows_to_write(table, current, previous) for table in current)
+    to_write = sum(_rows_to_write(now, previous.get(table)) for table, now in current.items())
     return 2 * to_write <= total
 
 
@@ -362,13 +367,14 @@ def _build_keys(con: duckdb.DuckDBPyConnection) -> dict[str, tuple[str, ...]]:
     }
 
 
-def _warehouse_state(
+def _survey_warehouse(
     warehouse: Path, schemas: tuple[str, ...], previous: dict[str, TableState]
 ) -> dict[str, TableState]:
-    """Per `<schema>.<table>` of the published schemas: its fingerprint (columns, row count
-    and the sum of its row hashes: equal fingerprints mean equal content, up to a hash
-    collision) and, for a table with a build stamp, its newest stamp, key and the rows
-    stamped after the previous publication's newest stamp."""
+    """Per `<schema>.<table>` of the published schemas: its columns and rows and, for a table
+    with a build stamp, its newest stamp, key and the rows stamped after the previous
+    publication's newest stamp. The tables without a stamp (small: seeds, role tables, the
+    ops tables) are hashed here too; the stamped ones, most of the rows, by
+    `_WarehouseState` while the publication writes."""
     con = _connect(warehouse, read_only=True)
     try:
         schema_list = ", ".join(_literal(schema) for schema in schemas)
@@ -387,24 +393,81 @@ def _warehouse_state(
             qualified = f"{schema}.{table}"
             relation = f"{_quote(schema)}.{_quote(table)}"
             if not stamped:
-                rows, hashed = con.execute(
-                    f"select count(*), coalesce(sum(hash(t)::hugeint), 0) from {relation} as t"
-                ).fetchone()
-                states[qualified] = TableState(f"{rows}:{hashed}:{columns}")
+                rows, hashed = con.execute(_HASH_ROWS.format(relation=relation)).fetchone()
+                states[qualified] = TableState(columns, rows, int(hashed))
                 continue
             then = previous.get(qualified)
             since = then.built_through if then is not None else None
-            rows, hashed, built_through, built_since = con.execute(
-                f"select count(*), coalesce(sum(hash(t)::hugeint), 0), max({BUILD_STAMP}), "
-                f"count(*) filter (where {BUILD_STAMP} > ? or ? is null) from {relation} as t",
+            rows, built_through, built_since = con.execute(
+                f"select count(*), max({BUILD_STAMP}), "
+                f"count(*) filter (where {BUILD_STAMP} > ? or ? is null) from {relation}",
                 [since, since],
             ).fetchone()
             states[qualified] = TableState(
-                f"{rows}:{hashed}:{columns}", built_through, keys.get(table, ()), built_since
+                columns, rows, None, built_through, keys.get(table, ()), built_since
             )
         return states
     finally:
         con.close()
+
+
+# a table's row count and the sum of its row hashes: with its columns, its fingerprint
+# (equal fingerprints mean equal content, up to a hash collision); the stamped tables'
+# query in _WarehouseState._hash is this one with their newest stamp
+_HASH_ROWS = "select count(*), coalesce(sum(hash(t)::hugeint), 0) from {relation} as t"
+
+
+class _WarehouseState:
+    """The warehouse's published tables during a publication, on the staging connection
+    `con` (the warehouse attached as `warehouse`): what `survey` says, and each stamped
+    table's rows hashed in a thread, table after table in name order, while the publication
+    patches or copies the tables before it. Hashing reads every row and the patches leave a
+    core idle (bound by reading the files and by their commits), so the two overlap.
+
+    `state(table)` is the table's whole state, waiting for its hash; the rows and newest
+    stamp come from the same scan, so that a table's recorded state is the content copied.
+    Leaving the block stops the hashing (a failed publication does not wait for it)."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection, survey: dict[str, TableState]) -> None:
+        self.survey = survey
+        self.tables = sorted(survey)
+        self._states = {
+            table: state for table, state in survey.items() if state.row_hash is not None
+        }
+        self._cursor = con.cursor()
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="cxmart-row-hashes")
+        self._hashing = {
+            table: self._pool.submit(self._hash, table)
+            for table in self.tables
+            if survey[table].row_hash is None
+        }
+
+    def _hash(self, table: str) -> TableState:
+        schema, name = table.split(".", 1)
+        relation = f"warehouse.{_quote(schema)}.{_quote(name)}"
+        rows, hashed, built_through = self._cursor.execute(
+            f"select count(*), coalesce(sum(hash(t)::hugeint), 0), max({BUILD_STAMP}) "
+            f"from {relation} as t"
+        ).fetchone()
+        return replace(
+            self.survey[table], rows=rows, row_hash=int(hashed), built_through=built_through
+        )
+
+    def state(self, table: str) -> TableState:
+        if table in self._hashing:
+            self._states[table] = self._hashing.pop(table).result()
+        return self._states[table]
+
+    def __enter__(self) -> _WarehouseState:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        for pending in self._hashing.values():
+            pending.cancel()
+        if self._hashing:
+            self._cursor.interrupt()
+        self._pool.shutdown(wait=True)
+        self._cursor.close()
 
 
 def _published_state(serving: Path) -> dict[str, TableState]:
@@ -428,7 +491,7 @@ def _recorded_state(con: duckdb.DuckDBPyConnection) -> dict[str, TableState]:
         return {}
     built_through = "built_through" if "built_through" in recorded else "null"
     return {
-        table: TableState(fingerprint, stamp)
+        table: TableState.recorded(fingerprint, stamp)
         for table, fingerprint, stamp in con.execute(
             f"select table_name, fingerprint, {built_through} from ops.publication"
         ).fetchall()
@@ -436,7 +499,7 @@ def _recorded_state(con: duckdb.DuckDBPyConnection) -> dict[str, TableState]:
 
 
 def _patch_table(
-    con: duckdb.DuckDBPyConnection, qualified: str, now: TableState, then: TableState
+    con: duckdb.DuckDBPyConnection, qualified: str, then: TableState, current: _WarehouseState
 ) -> int | None:
     """Bring the staged copy of `qualified` up to date by difference: delete the rows of the
     keys built since `then.built_through` and of the keys the warehouse no longer has (a
@@ -446,10 +509,11 @@ def _patch_table(
 
     The stale rows are collected as rowids (a join on the key columns only), so that hashing
     and deleting them takes no second join. A rowid holds only until the table changes:
-    collecting, checking and replacing the rows is one transaction."""
+    collecting, checking and replacing the rows is one transaction. The warehouse's hash of
+    the table is waited for only to check the sums."""
     schema, table = qualified.split(".", 1)
     target = f"{_quote(schema)}.{_quote(table)}"
-    key = ", ".join(_quote(column) for column in now.key)
+    key = ", ".join(_quote(column) for column in current.survey[qualified].key)
     con.execute("begin")
     con.execute(
         f"create or replace temp table built as select * from warehouse.{target} "
@@ -460,15 +524,15 @@ def _patch_table(
         f"create or replace temp table stale_rows as select {target}.rowid as row_id "
         f"from {target} semi join built using ({key})"
     )
-    new_rows, new_hash = con.execute(
-        "select count(*), coalesce(sum(hash(t)::hugeint), 0) from built as t"
-    ).fetchone()
+    new_rows, new_hash = con.execute(_HASH_ROWS.format(relation="built")).fetchone()
 
     def adds_up() -> bool:
         stale_rows, stale_hash = con.execute(
             f"select count(*), coalesce(sum(hash(t)::hugeint), 0) from {target} as t "
             "where rowid in (select row_id from stale_rows)"
         ).fetchone()
+        now = current.state(qualified)
+        assert then.row_hash is not None and now.row_hash is not None
         return (
             then.rows - stale_rows + new_rows == now.rows
             and then.row_hash - stale_hash + new_hash == now.row_hash
@@ -491,20 +555,18 @@ def _patch_table(
 
 def _copy_published_tables(
     con: duckdb.DuckDBPyConnection,
-    warehouse: Path,
     schemas: tuple[str, ...],
     published_at: datetime,
-    current: dict[str, TableState],
+    current: _WarehouseState,
     previous: dict[str, TableState],
     started_from: StartedFrom,
 ) -> tuple[list[str], dict[str, int]]:
     """Every table of `current` not in `con` or changed since `previous` (what `con`'s file
-    recorded when it was published), and every view, of `schemas` into `con`, then
-    ops.publication; returns the tables written and, of those, the ones patched by
-    difference with the rows each received."""
-    con.execute(f"attach {_literal(str(warehouse))} as warehouse (read_only)")
+    recorded when it was published), and every view, of `schemas` from the attached
+    warehouse into `con`, then ops.publication; returns the tables written and, of those,
+    the ones patched by difference with the rows each received."""
     schema_list = ", ".join(_literal(schema) for schema in schemas)
-    tables = sorted(current)
+    tables = current.tables
     present = {
         f"{schema}.{table}"
         for schema, table in con.execute(
@@ -521,17 +583,23 @@ def _copy_published_tables(
         "where database_name = current_database() and not internal"
     ).fetchall():
         con.execute(f"drop view {_quote(schema)}.{_quote(view)}")
-    copied = [
-        qualified
-        for qualified in tables
-        if qualified not in present
-        or qualified not in previous
-        or previous[qualified].fingerprint != current[qualified].fingerprint
-    ]
+    copied: list[str] = []
     patched: dict[str, int] = {}
-    for qualified in copied:
-        if qualified in present and _patchable(qualified, current, previous):
-            written = _patch_table(con, qualified, current[qualified], previous[qualified])
+    for qualified in tables:
+        then, surveyed = previous.get(qualified), current.survey[qualified]
+        # a table with rows built since is changed (their stamps are new); any other may
+        # have lost rows or been edited, which only its hash tells
+        if (
+            qualified in present
+            and then is not None
+            and not surveyed.rows_built_since
+            and current.state(qualified).fingerprint == then.fingerprint
+        ):
+            continue
+        copied.append(qualified)
+        if qualified in present and _patchable(surveyed, then):
+            assert then is not None
+            written = _patch_table(con, qualified, then, current)
             if written is not None:
                 patched[qualified] = written
                 continue
@@ -546,6 +614,7 @@ def _copy_published_tables(
     ).fetchall()
     for (view_sql,) in views:
         con.execute(view_sql)
+    states = [current.state(qualified) for qualified in tables]
     con.execute("create schema if not exists ops")
     con.execute(
         "create or replace table ops.publication as "
@@ -555,18 +624,17 @@ def _copy_published_tables(
         [
             published_at,
             tables,
-            [current[qualified].rows for qualified in tables],
-            [current[qualified].fingerprint for qualified in tables],
+            [state.rows for state in states],
+            [state.fingerprint for state in states],
             [qualified in copied for qualified in tables],
             [
-                patched.get(qualified, current[qualified].rows) if qualified in copied else 0
-                for qualified in tables
+                patched.get(qualified, state.rows) if qualified in copied else 0
+                for qualified, state in zip(tables, states, strict=True)
             ],
-            [current[qualified].built_through for qualified in tables],
+            [state.built_through for state in states],
             started_from,
         ],
     )
-    con.execute("detach warehouse")
     return copied, patched
 
 

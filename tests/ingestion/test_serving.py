@@ -251,7 +251,7 @@ def test_a_publication_where_most_rows_changed_starts_from_a_new_file(tmp_path: 
     con.close()
     previous = serving._published_state(serving_file)
     assert not serving._worth_reusing(
-        previous, serving._warehouse_state(warehouse, serving.PUBLISHED_SCHEMAS, previous)
+        previous, serving._survey_warehouse(warehouse, serving.PUBLISHED_SCHEMAS, previous)
     )
 
     report = publish_serving(warehouse, serving_file)
@@ -519,6 +519,28 @@ def test_a_failed_publication_from_the_standby_leaves_serving_and_the_next_one_c
     assert sorted(path.name for path in tmp_path.glob(".serving*")) == []
     report = publish_serving(warehouse, serving_file)
     assert report.started_from == "copy"
+    _assert_serves_the_warehouse(serving_file, warehouse)
+
+
+def test_a_failure_hashing_the_warehouse_beside_the_patches_fails_the_publication(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The stamped tables are hashed in a thread while the standby is patched: an error
+    there reaches the publication, which leaves the serving file as it was."""
+    warehouse, serving_file = _published_twice(tmp_path)
+    before = serving_file.read_bytes()
+
+    def fail(self: object, table: str) -> None:
+        raise duckdb.IOException(f"could not read {table}")
+
+    monkeypatch.setattr(serving._WarehouseState, "_hash", fail)
+    with pytest.raises(duckdb.IOException, match=r"could not read core\.fct_orders"):
+        publish_serving(warehouse, serving_file)
+    monkeypatch.undo()
+
+    assert serving_file.read_bytes() == before
+    assert sorted(path.name for path in tmp_path.glob(".serving*")) == []
+    publish_serving(warehouse, serving_file)
     _assert_serves_the_warehouse(serving_file, warehouse)
 
 
