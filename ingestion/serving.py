@@ -98,16 +98,14 @@ def _staging_path(published: Path) -> Path:
     return published.with_name(f".{published.name}.{os.getpid()}.tmp")
 
 
-def _standby_path(published: Path) -> Path:
+def standby_path(published: Path) -> Path:
     """The file the last swap replaced, kept for the next publication to start from. Not a
     leftover: `_remove_leftovers` removes only names ending in .tmp."""
     return published.with_name(f".{published.name}.standby")
 
 
 def _connect(database: Path, read_only: bool = False) -> duckdb.DuckDBPyConnection:
-    return duckdb.connect(
-        str(database), read_only=read_only, config={"memory_limit": paths.duckdb_memory_limit()}
-    )
+    return duckdb.connect(str(database), read_only=read_only, config=paths.duckdb_config(read_only))
 
 
 def _discard(con: duckdb.DuckDBPyConnection | None, staging_file: Path) -> None:
@@ -216,7 +214,7 @@ def _mostly_data(con: duckdb.DuckDBPyConnection) -> bool:
     return 2 * free_blocks <= total_blocks
 
 
-def _open_here(path: Path) -> bool:
+def open_here(path: Path) -> bool:
     """Whether this process has `path` open, as one of /proc/self/fd; without /proc (not
     Linux) it cannot tell, and answers yes."""
     fds = Path("/proc/self/fd")
@@ -242,10 +240,10 @@ def _take_standby(serving: Path, staging_file: Path) -> duckdb.DuckDBPyConnectio
     file, so the read-write open fails; locks do not conflict within a process, so a reader
     in this one is looked for among this process's open files. A standby that is the live
     file (which the swap never leaves) or mostly free space is not taken either."""
-    standby = _standby_path(serving)
+    standby = standby_path(serving)
     if not standby.exists():
         return None
-    if (serving.exists() and os.path.samefile(standby, serving)) or _open_here(standby):
+    if (serving.exists() and os.path.samefile(standby, serving)) or open_here(standby):
         standby.unlink()
         return None
     os.replace(standby, staging_file)
@@ -287,7 +285,7 @@ def _swap_in(staging_file: Path, serving: Path, keep_standby: bool) -> None:
     link = serving.with_name(f".{serving.name}.{os.getpid()}.standby.tmp")
     os.link(serving, link)
     os.replace(staging_file, serving)
-    os.replace(link, _standby_path(serving))
+    os.replace(link, standby_path(serving))
 
 
 # A new row here means rows of a person were erased since the last publication.

@@ -55,6 +55,15 @@ OPS_TABLES: dict[str, tuple[tuple[str, str], ...]] = {
         ("status", "VARCHAR NOT NULL"),
         ("detail", "JSON"),
     ),
+    # One row per compaction of the warehouse and the serving standby (ingestion/compaction.py)
+    "compactions": (
+        ("compacted_at", "TIMESTAMP NOT NULL"),
+        ("warehouse_seconds", "DOUBLE NOT NULL"),
+        ("warehouse_blocks_before", "BIGINT NOT NULL"),
+        ("warehouse_blocks_after", "BIGINT NOT NULL"),
+        ("standby", "VARCHAR NOT NULL"),
+        ("standby_seconds", "DOUBLE"),
+    ),
     # One row per erasure request when first applied, and again on every refresh that erased
     # re-delivered rows of the person (ingestion/erasure.py). Identifiers only as sha256.
     "erasure_log": (
@@ -157,7 +166,7 @@ def table_exists(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> boo
 def connect(path: Path) -> duckdb.DuckDBPyConnection:
     """Open (creating if needed) the warehouse file with raw and ops tables in place."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    con = duckdb.connect(str(path), config={"memory_limit": paths.duckdb_memory_limit()})
+    con = duckdb.connect(str(path), config=paths.duckdb_config())
     try:
         ensure_schemas(con)
     except BaseException:

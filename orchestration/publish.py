@@ -1,7 +1,10 @@
 """The publish asset: runs only after every upstream model, dbt test and blocking check passed."""
 
+from datetime import UTC, datetime
+
 import dagster as dg
 
+from ingestion import compaction, paths
 from ingestion.serving import publish_serving
 from orchestration.checks import ROLE_TABLES, role_key
 from orchestration.resources import CxmartHome
@@ -29,7 +32,9 @@ SERVING_KEY = dg.AssetKey(["serving", "serving_duckdb"])
     description=(
         "serving.duckdb, the file BI tools read; swapped in atomically. The role tables also "
         "as Parquet files (serving_parquet/<schema>/<table>.parquet) unless "
-        "CXMART_PUBLISH_PARQUET is off."
+        "CXMART_PUBLISH_PARQUET is off. Every CXMART_COMPACTION_DAYS (default 7), then "
+        "compacts the warehouse and the serving standby (DuckDB's vacuum, deferred by the "
+        "refreshes)."
     ),
 )
 def serving_duckdb(context: dg.AssetExecutionContext, cxmart: CxmartHome) -> dg.MaterializeResult:
@@ -40,6 +45,21 @@ def serving_duckdb(context: dg.AssetExecutionContext, cxmart: CxmartHome) -> dg.
         f"(started from: {report.started_from}): {len(report.copied) - len(report.patched)} "
         f"copied whole, {len(report.patched)} patched with the rows built since, the others kept"
     )
+    # after the swap: the published numbers never wait for a compaction
+    now = datetime.now(UTC).replace(tzinfo=None)
+    compaction_metadata: dict[str, object] = {"compacted": False}
+    if compaction.compaction_due(cxmart.warehouse_path, now, paths.compaction_days()):
+        compacted = compaction.compact(cxmart.warehouse_path, cxmart.serving_path, now)
+        context.log.info(
+            f"compacted the warehouse in {compacted.warehouse_seconds:.1f} s "
+            f"({compacted.warehouse_blocks_before:,} → {compacted.warehouse_blocks_after:,} "
+            f"blocks in use); the serving standby: {compacted.standby}"
+        )
+        compaction_metadata = {
+            "compacted": True,
+            "compaction_seconds": compacted.warehouse_seconds,
+            "standby_compacted": compacted.standby,
+        }
     parquet_metadata = (
         {
             "parquet_dir": dg.MetadataValue.path(str(parquet_dir)),
@@ -58,6 +78,7 @@ def serving_duckdb(context: dg.AssetExecutionContext, cxmart: CxmartHome) -> dg.
             "tables_patched": len(report.patched),
             "rows_patched": sum(report.patched.values()),
             **parquet_metadata,
+            **compaction_metadata,
             **{table: count for table, count in report.row_counts.items() if "." in table},
         }
     )

@@ -169,6 +169,9 @@ def test_harness_reports_every_stage_the_floor_and_the_ratios(tmp_path: Path) ->
     # only the first incremental has no standby to start its publication from
     assert results["incremental"]["publication_started_from"] != "standby"
     assert results["incremental_2"]["publication_started_from"] == "standby"
+    # the compaction the refreshes defer, timed after them: the standby it leaves compacted
+    assert results["compaction"]["standby"] == "compacted"
+    assert results["compaction"]["seconds"] >= results["compaction"]["warehouse_seconds"] > 0
     assert results["floor"]["rows"] == results["world"]["rows"]
     assert results["floor"]["seconds"] > 0
     assert results["ratios"]["full_over_floor"] > 1
@@ -177,6 +180,7 @@ def test_harness_reports_every_stage_the_floor_and_the_ratios(tmp_path: Path) ->
     markdown = (tmp_path / "results/latest.md").read_text()
     assert markdown == render_markdown(results)
     assert "full ÷ floor" in markdown
+    assert "Compaction (DuckDB's vacuum, which every refresh defers" in markdown
 
 
 def test_peak_memory_counts_the_child_processes() -> None:

@@ -1,0 +1,176 @@
+"""The deferred vacuum and the compaction that does it."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import duckdb
+import pytest
+import yaml
+
+from ingestion import compaction, paths, serving, warehouse
+
+NOW = datetime(2026, 3, 1, 6, 0)
+
+
+def _row_groups(path: Path, table: str) -> int:
+    with duckdb.connect(str(path), read_only=True) as con:
+        return con.execute(
+            f"select count(distinct row_group_id) from pragma_storage_info('{table}')"
+        ).fetchone()[0]
+
+
+def _appended_daily(con: duckdb.DuckDBPyConnection, days: int = 8) -> None:
+    """A table as an incremental model leaves it: a first build, then a small append and a
+    checkpoint per day, each leaving a partly filled row group at its end."""
+    con.execute(
+        "create table main.facts as select i as fact_id, md5(i::varchar) as payload "
+        "from range(300000) as t(i)"
+    )
+    con.execute("checkpoint")
+    for day in range(days):
+        con.execute(
+            "insert into main.facts select 1000000 + ? * 20000 + i, md5(i::varchar) "
+            "from range(20000) as t(i)",
+            [day],
+        )
+        con.execute("checkpoint")
+
+
+def _contents(path: Path) -> tuple[int, int]:
+    with duckdb.connect(str(path), read_only=True) as con:
+        return con.execute(
+            "select count(*), sum(hash(fact_id, payload)) from main.facts"
+        ).fetchone()
+
+
+def test_a_refresh_defers_the_vacuum_and_the_compaction_merges_the_row_groups(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "warehouse.duckdb"
+    con = warehouse.connect(path)
+    _appended_daily(con)
+    con.close()
+    fragmented, contents = _row_groups(path, "main.facts"), _contents(path)
+    assert fragmented >= 3 + 8  # three full-size row groups, then one per daily append
+
+    report = compaction.compact(path, tmp_path / "serving.duckdb", NOW)
+
+    assert _row_groups(path, "main.facts") <= 4  # 460,000 rows in 122,880-row groups
+    assert _contents(path) == contents
+    assert report.standby == "none"
+    with duckdb.connect(str(path), read_only=True) as con:
+        logged = con.execute(
+            "select compacted_at, warehouse_blocks_before, warehouse_blocks_after, standby "
+            "from ops.compactions"
+        ).fetchall()
+    assert logged == [(NOW, report.warehouse_blocks_before, report.warehouse_blocks_after, "none")]
+
+
+def test_a_compaction_is_due_every_compaction_days_from_the_first_load(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "warehouse.duckdb"
+    assert not compaction.compaction_due(path, NOW, 7)  # no warehouse yet
+    warehouse.connect(path).close()
+    assert not compaction.compaction_due(path, NOW, 7)  # nothing loaded
+    with warehouse.connect(path) as con:
+        con.execute(
+            "insert into ops.file_manifest (file_sha256, feed, entity, source_file, file_name, "
+            "file_size_bytes, status, loaded_at) "
+            "values ('ab', 'crm', 'customers', 'a.csv', 'a.csv', 10, 'loaded', ?)",
+            [NOW - timedelta(days=6)],
+        )
+    assert not compaction.compaction_due(path, NOW, 7)  # the first build is compact
+    assert compaction.compaction_due(path, NOW + timedelta(days=1), 7)
+    compaction.compact(path, tmp_path / "serving.duckdb", NOW + timedelta(days=1))
+    assert not compaction.compaction_due(path, NOW + timedelta(days=7, hours=23), 7)
+    assert compaction.compaction_due(path, NOW + timedelta(days=8), 7)
+    assert compaction.compaction_due(path, NOW, 0)
+
+
+def test_dbt_defers_the_vacuum_as_the_other_connections_of_a_refresh_do() -> None:
+    profiles = yaml.safe_load((paths.REPO_ROOT / "dbt_project" / "profiles.yml").read_text())
+    settings = profiles["cxmart"]["outputs"]["duckdb"]["settings"]
+    assert {key: settings.get(key) for key in paths.DEFERRED_VACUUM} == paths.DEFERRED_VACUUM
+
+
+def _fragmented_standby(tmp_path: Path) -> tuple[Path, Path]:
+    """A warehouse and a serving file whose standby has a fragmented table."""
+    path = tmp_path / "warehouse.duckdb"
+    warehouse.connect(path).close()
+    serving_file = tmp_path / "serving.duckdb"
+    standby = serving.standby_path(serving_file)
+    con = duckdb.connect(str(standby), config=paths.duckdb_config())
+    _appended_daily(con)
+    con.close()
+    with duckdb.connect(str(serving_file)) as con:
+        con.execute("create table main.facts as select 1 as fact_id, 'x' as payload")
+    return path, serving_file
+
+
+def test_the_compaction_merges_the_row_groups_of_the_serving_standby(tmp_path: Path) -> None:
+    path, serving_file = _fragmented_standby(tmp_path)
+    standby = serving.standby_path(serving_file)
+    contents = _contents(standby)
+
+    report = compaction.compact(path, serving_file, NOW)
+
+    assert report.standby == "compacted"
+    assert _row_groups(standby, "main.facts") <= 4
+    assert _contents(standby) == contents
+
+
+# a BI reader that opened the file, then waits for a line on stdin before it lets go
+HOLD = """
+import sys
+import duckdb
+
+con = duckdb.connect(sys.argv[1], read_only=True)
+print(con.execute("select count(*) from main.facts").fetchone()[0], flush=True)
+sys.stdin.readline()
+"""
+
+
+def test_a_standby_a_reader_holds_is_left_for_the_next_compaction(tmp_path: Path) -> None:
+    path, serving_file = _fragmented_standby(tmp_path)
+    standby = serving.standby_path(serving_file)
+    before = standby.read_bytes()
+    reader = subprocess.Popen(
+        [sys.executable, "-c", HOLD, str(standby)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert reader.stdout is not None and reader.stdout.readline().strip() == "460000"
+        report = compaction.compact(path, serving_file, NOW)
+    finally:
+        reader.communicate("\n", timeout=60)
+
+    assert report.standby == "in use"
+    assert standby.read_bytes() == before
+    with duckdb.connect(str(path), read_only=True) as con:
+        assert con.execute("select standby from ops.compactions").fetchall() == [("in use",)]
+
+
+@pytest.mark.parametrize(("setting", "days"), [(None, 7), ("0", 0), (" 14 ", 14)])
+def test_compaction_days_setting(
+    monkeypatch: pytest.MonkeyPatch, setting: str | None, days: int
+) -> None:
+    if setting is None:
+        monkeypatch.delenv("CXMART_COMPACTION_DAYS", raising=False)
+    else:
+        monkeypatch.setenv("CXMART_COMPACTION_DAYS", setting)
+    assert paths.compaction_days() == days
+
+
+def test_a_compaction_days_setting_that_is_no_number_of_days_says_what_it_expects(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("CXMART_COMPACTION_DAYS", "weekly")
+    with pytest.raises(ValueError, match=r"CXMART_COMPACTION_DAYS='weekly': expected a whole"):
+        paths.compaction_days()
