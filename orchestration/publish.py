@@ -3,6 +3,7 @@
 from datetime import UTC, datetime
 
 import dagster as dg
+import duckdb
 
 from ingestion import compaction, paths
 from ingestion.serving import publish_serving
@@ -39,6 +40,7 @@ SERVING_KEY = dg.AssetKey(["serving", "serving_duckdb"])
 )
 def serving_duckdb(context: dg.AssetExecutionContext, cxmart: CxmartHome) -> dg.MaterializeResult:
     parquet_dir = cxmart.parquet_path
+    compaction_days = paths.compaction_days()  # a bad setting fails before anything is written
     report = publish_serving(cxmart.warehouse_path, cxmart.serving_path, parquet_dir=parquet_dir)
     context.log.info(
         f"published {len(report.row_counts)} tables to {report.serving_path} "
@@ -48,18 +50,25 @@ def serving_duckdb(context: dg.AssetExecutionContext, cxmart: CxmartHome) -> dg.
     # after the swap: the published numbers never wait for a compaction
     now = datetime.now(UTC).replace(tzinfo=None)
     compaction_metadata: dict[str, object] = {"compacted": False}
-    if compaction.compaction_due(cxmart.warehouse_path, now, paths.compaction_days()):
-        compacted = compaction.compact(cxmart.warehouse_path, cxmart.serving_path, now)
-        context.log.info(
-            f"compacted the warehouse in {compacted.warehouse_seconds:.1f} s "
-            f"({compacted.warehouse_blocks_before:,} → {compacted.warehouse_blocks_after:,} "
-            f"blocks in use); the serving standby: {compacted.standby}"
-        )
-        compaction_metadata = {
-            "compacted": True,
-            "compaction_seconds": compacted.warehouse_seconds,
-            "standby_compacted": compacted.standby,
-        }
+    if compaction.compaction_due(cxmart.warehouse_path, now, compaction_days):
+        try:
+            compacted = compaction.compact(cxmart.warehouse_path, cxmart.serving_path, now)
+        except (duckdb.Error, OSError) as error:
+            # what is published stands; an uncompacted file is only slower to scan, and the
+            # next refresh tries again (the last compaction is still as old)
+            context.log.warning(f"compaction failed, to be retried by the next refresh: {error}")
+            compaction_metadata = {"compacted": False, "compaction_error": str(error)}
+        else:
+            context.log.info(
+                f"compacted the warehouse in {compacted.warehouse_seconds:.1f} s "
+                f"({compacted.warehouse_blocks_before:,} → {compacted.warehouse_blocks_after:,} "
+                f"blocks in use); the serving standby: {compacted.standby}"
+            )
+            compaction_metadata = {
+                "compacted": True,
+                "compaction_seconds": compacted.warehouse_seconds,
+                "standby_compacted": compacted.standby,
+            }
     parquet_metadata = (
         {
             "parquet_dir": dg.MetadataValue.path(str(parquet_dir)),

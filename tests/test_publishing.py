@@ -28,8 +28,8 @@ pytestmark = pytest.mark.e2e
 REPO = Path(__file__).resolve().parent.parent
 
 
-def _start_refresh(home: Path) -> subprocess.Popen[bytes]:
-    env = {**os.environ, "CXMART_HOME": str(home)}
+def _start_refresh(home: Path, **settings: str) -> subprocess.Popen[bytes]:
+    env = {**os.environ, "CXMART_HOME": str(home), **settings}
     env.pop("CXMART_SOURCES", None)
     env.pop("DAGSTER_HOME", None)
     # its own process group, so a kill takes dbt's subprocess down with it
@@ -76,13 +76,22 @@ def _digest(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def test_bi_reader_never_fails_while_a_refresh_publishes(home: Path) -> None:
+def _compactions(home: Path) -> list[tuple[object, ...]]:
+    with duckdb.connect(str(paths.warehouse_path(home)), read_only=True) as con:
+        return con.execute("select standby from ops.compactions order by compacted_at").fetchall()
+
+
+def test_bi_reader_never_fails_while_a_refresh_publishes_and_compacts(home: Path) -> None:
+    """The refresh compacts too (every refresh does with CXMART_COMPACTION_DAYS=0): after the
+    swap, the warehouse and the standby, which a reader that opened it before still holds
+    or not."""
     serving = paths.serving_path(home)
+    compactions_before = len(_compactions(home))
     engine = sqlalchemy.create_engine(
         f"duckdb:///{serving}", connect_args={"read_only": True}, poolclass=NullPool
     )
     queries, failures = 0, []
-    refresh = _start_refresh(home)
+    refresh = _start_refresh(home, CXMART_COMPACTION_DAYS="0")
     stop = threading.Event()
 
     def read_like_a_dashboard() -> None:
@@ -112,6 +121,9 @@ def test_bi_reader_never_fails_while_a_refresh_publishes(home: Path) -> None:
     assert refresh.returncode == 0, stderr.decode()[-3000:]
     assert failures == []
     assert queries > 20
+    compactions = _compactions(home)
+    assert len(compactions) == compactions_before + 1
+    assert compactions[-1][0] in ("compacted", "in use")
 
 
 # at 8 s a refresh of this home is still ingesting or building; at 25 s it may be
