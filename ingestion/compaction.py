@@ -1,21 +1,21 @@
-"""Compaction: DuckDB's vacuum, which a refresh defers, done every few days.
+"""Compaction: DuckDB's vacuum of the serving file, which the publication defers.
 
 At each checkpoint DuckDB rewrites adjacent row groups whose live rows fit in fewer: the
-partly filled row groups that every append leaves at the end of a table, and row groups
-thinned by deletes. It does so over every table of the file, whatever the checkpoint was
-for. In a refresh that appends to every incremental table and checkpoints several times,
-that is most of the cost of the checkpoints: on a kept SF10 home, an incremental refresh took
-76.6–79.9 s with the vacuum deferred against 92.8–93.5 s with it (see the README).
+partly filled row groups every append leaves at the end of a table, and row groups thinned
+by deletes. It does so over every table of the file, whatever the checkpoint was for. A
+publication that patches the standby appends to the end of every incremental fact and
+deletes their replaced rows, so its final checkpoint rewrote the end of each: 3.0–4.6 s of a
+14–17 s SF10 publication (see the README, *The serving file's vacuum deferred*).
 
-So every read-write connection of a refresh sets `max_vacuum_tasks = 0`
-(`paths.DEFERRED_VACUUM`, and dbt's profiles.yml), and the publish step compacts after the
-serving file is swapped in, when the last compaction is `CXMART_COMPACTION_DAYS` old: the
-published numbers never wait for it. A compaction opens the file with the vacuum allowed,
-writes a scratch table (a checkpoint with nothing to write does nothing) and checkpoints:
-every table's row groups are merged. It compacts the warehouse and the serving standby (the
-file the next publication patches); the live serving file, which BI readers may hold, is
-compacted as the standby of a later compaction. A standby a reader still holds is left for
-the next one.
+So the publication's staging connection sets `max_vacuum_tasks = 0`
+(`paths.DEFERRED_VACUUM`), and the publish step compacts the serving standby (the file the
+next publication patches) after the swap, when the last compaction is
+`CXMART_COMPACTION_DAYS` old: the published numbers never wait for it. A compaction opens
+the file with the vacuum allowed, writes a scratch table (a checkpoint with nothing to write
+does nothing) and checkpoints: every table's row groups are merged. The live serving file,
+which BI readers may hold, is compacted as the standby of a later compaction; a standby a
+reader still holds is left for the next one. The warehouse keeps DuckDB's default: deferring
+its vacuum too made the SF10 incremental dbt build no faster in the bench.
 """
 
 from __future__ import annotations
@@ -39,20 +39,20 @@ StandbyOutcome = Literal["compacted", "in use", "none"]
 @dataclass(frozen=True)
 class CompactionReport:
     compacted_at: datetime
-    warehouse_seconds: float
-    # DuckDB's used blocks (256 KiB each) of the warehouse before and after
-    warehouse_blocks_before: int
-    warehouse_blocks_after: int
     standby: StandbyOutcome
-    standby_seconds: float | None
+    seconds: float | None
+    # DuckDB's used blocks (256 KiB each) of the standby before and after
+    blocks_before: int | None
+    blocks_after: int | None
 
 
 def last_compacted_at(warehouse_path: Path) -> datetime | None:
-    """When the warehouse was last compacted or, never compacted, when its first file was
-    loaded (the tables of a first build are compact); None when nothing was loaded yet."""
+    """When the serving standby was last compacted or, never compacted, when the warehouse's
+    first file was loaded (a first publication writes compact tables); None when nothing was
+    loaded yet. Kept in the warehouse's ops.compactions."""
     if not warehouse_path.exists():
         return None
-    con = duckdb.connect(str(warehouse_path), read_only=True, config=paths.duckdb_config(True))
+    con = duckdb.connect(str(warehouse_path), read_only=True, config=paths.duckdb_config())
     try:
         if warehouse.table_exists(con, "ops", "compactions"):
             (last,) = con.execute(f"select max(compacted_at) from {COMPACTION_LOG}").fetchone()
@@ -90,39 +90,33 @@ def _vacuum(con: duckdb.DuckDBPyConnection) -> None:
     con.execute("checkpoint")
 
 
-def _compact_standby(serving_path: Path) -> tuple[StandbyOutcome, float | None]:
+def _compact_standby(serving_path: Path, now: datetime) -> CompactionReport:
     standby = serving.standby_path(serving_path)
     if not standby.exists() or (serving_path.exists() and os.path.samefile(standby, serving_path)):
-        return "none", None
+        return CompactionReport(now, "none", None, None, None)
     if serving.open_here(standby):  # a reader in this process (locks only bar others)
-        return "in use", None
+        return CompactionReport(now, "in use", None, None, None)
     started = time.perf_counter()
     try:
         con = duckdb.connect(str(standby), config=paths.duckdb_config())
-    except duckdb.IOException:  # "Could not set lock on file": a reader still has it open
-        return "in use", None
-    try:
-        _vacuum(con)
-    finally:
-        con.close()
-    return "compacted", time.perf_counter() - started
-
-
-def compact(warehouse_path: Path, serving_path: Path, now: datetime) -> CompactionReport:
-    """Vacuum the warehouse and the serving standby, and log it in ops.compactions."""
-    started = time.perf_counter()
-    con = warehouse.connect(warehouse_path)
+    except duckdb.IOException:  # "Could not set lock on file": a reader has it open
+        return CompactionReport(now, "in use", None, None, None)
     try:
         before = _used_blocks(con)
         _vacuum(con)
         after = _used_blocks(con)
-        seconds = time.perf_counter() - started
-        standby, standby_seconds = _compact_standby(serving_path)
-        report = CompactionReport(now, seconds, before, after, standby, standby_seconds)
-        con.execute(
-            f"insert into {COMPACTION_LOG} values (?, ?, ?, ?, ?, ?)",
-            [now, seconds, before, after, standby, standby_seconds],
-        )
-        return report
     finally:
         con.close()
+    return CompactionReport(now, "compacted", time.perf_counter() - started, before, after)
+
+
+def compact(warehouse_path: Path, serving_path: Path, now: datetime) -> CompactionReport:
+    """Vacuum the serving standby, and log it in the warehouse's ops.compactions (a standby
+    in use or absent is logged too: the next compaction is as far away either way)."""
+    report = _compact_standby(serving_path, now)
+    with warehouse.connect(warehouse_path) as con:
+        con.execute(
+            f"insert into {COMPACTION_LOG} values (?, ?, ?, ?, ?)",
+            [now, report.standby, report.seconds, report.blocks_before, report.blocks_after],
+        )
+    return report

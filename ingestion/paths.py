@@ -66,27 +66,24 @@ def duckdb_memory_limit() -> str:
     return os.environ.get("CXMART_DUCKDB_MEMORY_LIMIT") or DEFAULT_DUCKDB_MEMORY_LIMIT
 
 
+def duckdb_config() -> dict[str, object]:
+    """The settings of a refresh's connection to a DuckDB file."""
+    return {"memory_limit": duckdb_memory_limit()}
+
+
 # DuckDB's vacuum merges adjacent row groups whose live rows fit in fewer (the partly filled
 # ones each append leaves at the end of a table), at every checkpoint and over every table of
-# the file. Each read-write connection of a refresh defers it (dbt's profiles.yml says the
-# same); the compaction does it (ingestion/compaction.py).
+# the file. The publication, which appends to the end of every incremental fact of the
+# serving file it patches, defers it; the compaction does it (ingestion/compaction.py).
 DEFERRED_VACUUM: dict[str, object] = {"max_vacuum_tasks": 0}
-
-
-def duckdb_config(read_only: bool = False) -> dict[str, object]:
-    """The settings of a refresh's connection to a DuckDB file: its memory limit and, for a
-    read-write connection, the deferred vacuum."""
-    config: dict[str, object] = {"memory_limit": duckdb_memory_limit()}
-    return config if read_only else {**config, **DEFERRED_VACUUM}
 
 
 DEFAULT_COMPACTION_DAYS = 7
 
 
 def compaction_days() -> int:
-    """`CXMART_COMPACTION_DAYS` (default 7): a refresh compacts the warehouse and the serving
-    standby when the last compaction is at least this many days old; 0 compacts at every
-    refresh."""
+    """`CXMART_COMPACTION_DAYS` (default 7): a refresh compacts the serving standby when the
+    last compaction is at least this many days old; 0 compacts at every refresh."""
     setting = os.environ.get("CXMART_COMPACTION_DAYS", "").strip()
     if not setting:
         return DEFAULT_COMPACTION_DAYS

@@ -105,7 +105,10 @@ def standby_path(published: Path) -> Path:
 
 
 def _connect(database: Path, read_only: bool = False) -> duckdb.DuckDBPyConnection:
-    return duckdb.connect(str(database), read_only=read_only, config=paths.duckdb_config(read_only))
+    config = (
+        paths.duckdb_config() if read_only else {**paths.duckdb_config(), **paths.DEFERRED_VACUUM}
+    )
+    return duckdb.connect(str(database), read_only=read_only, config=config)
 
 
 def _discard(con: duckdb.DuckDBPyConnection | None, staging_file: Path) -> None:

@@ -55,14 +55,14 @@ OPS_TABLES: dict[str, tuple[tuple[str, str], ...]] = {
         ("status", "VARCHAR NOT NULL"),
         ("detail", "JSON"),
     ),
-    # One row per compaction of the warehouse and the serving standby (ingestion/compaction.py)
+    # One row per compaction of the serving standby (ingestion/compaction.py): compacted, or
+    # in use by a reader, or none to compact
     "compactions": (
         ("compacted_at", "TIMESTAMP NOT NULL"),
-        ("warehouse_seconds", "DOUBLE NOT NULL"),
-        ("warehouse_blocks_before", "BIGINT NOT NULL"),
-        ("warehouse_blocks_after", "BIGINT NOT NULL"),
         ("standby", "VARCHAR NOT NULL"),
-        ("standby_seconds", "DOUBLE"),
+        ("seconds", "DOUBLE"),
+        ("blocks_before", "BIGINT"),
+        ("blocks_after", "BIGINT"),
     ),
     # One row per erasure request when first applied, and again on every refresh that erased
     # re-delivered rows of the person (ingestion/erasure.py). Identifiers only as sha256.

@@ -60,7 +60,7 @@ def needs_full_refresh(warehouse_path: Path, fingerprint: str) -> bool:
     partial builds so far). A first build has nothing to rebuild."""
     if not warehouse_path.exists():
         return False
-    con = duckdb.connect(str(warehouse_path), read_only=True, config=paths.duckdb_config(True))
+    con = duckdb.connect(str(warehouse_path), read_only=True, config=paths.duckdb_config())
     try:
         if warehouse.table_exists(con, "dbt_state", "code_fingerprint"):
             recorded = con.execute(f"select fingerprint from {FINGERPRINT_TABLE}").fetchone()

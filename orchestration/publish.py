@@ -34,8 +34,7 @@ SERVING_KEY = dg.AssetKey(["serving", "serving_duckdb"])
         "serving.duckdb, the file BI tools read; swapped in atomically. The role tables also "
         "as Parquet files (serving_parquet/<schema>/<table>.parquet) unless "
         "CXMART_PUBLISH_PARQUET is off. Every CXMART_COMPACTION_DAYS (default 7), then "
-        "compacts the warehouse and the serving standby (DuckDB's vacuum, deferred by the "
-        "refreshes)."
+        "compacts the serving standby (DuckDB's vacuum, which publications defer)."
     ),
 )
 def serving_duckdb(context: dg.AssetExecutionContext, cxmart: CxmartHome) -> dg.MaterializeResult:
@@ -59,16 +58,10 @@ def serving_duckdb(context: dg.AssetExecutionContext, cxmart: CxmartHome) -> dg.
             context.log.warning(f"compaction failed, to be retried by the next refresh: {error}")
             compaction_metadata = {"compacted": False, "compaction_error": str(error)}
         else:
-            context.log.info(
-                f"compacted the warehouse in {compacted.warehouse_seconds:.1f} s "
-                f"({compacted.warehouse_blocks_before:,} → {compacted.warehouse_blocks_after:,} "
-                f"blocks in use); the serving standby: {compacted.standby}"
-            )
-            compaction_metadata = {
-                "compacted": True,
-                "compaction_seconds": compacted.warehouse_seconds,
-                "standby_compacted": compacted.standby,
-            }
+            context.log.info(f"compaction of the serving standby: {compacted.standby}")
+            compaction_metadata = {"compacted": True, "standby_compacted": compacted.standby}
+            if compacted.seconds is not None:
+                compaction_metadata["compaction_seconds"] = compacted.seconds
     parquet_metadata = (
         {
             "parquet_dir": dg.MetadataValue.path(str(parquet_dir)),

@@ -9,7 +9,6 @@ from pathlib import Path
 
 import duckdb
 import pytest
-import yaml
 
 from ingestion import compaction, paths, serving, warehouse
 
@@ -47,27 +46,21 @@ def _contents(path: Path) -> tuple[int, int]:
         ).fetchone()
 
 
-def test_a_refresh_defers_the_vacuum_and_the_compaction_merges_the_row_groups(
-    tmp_path: Path,
-) -> None:
+def test_the_warehouse_keeps_duckdbs_vacuum(tmp_path: Path) -> None:
     path = tmp_path / "warehouse.duckdb"
     con = warehouse.connect(path)
     _appended_daily(con)
     con.close()
-    fragmented, contents = _row_groups(path, "main.facts"), _contents(path)
-    assert fragmented >= 3 + 8  # three full-size row groups, then one per daily append
+    assert _row_groups(path, "main.facts") <= 5  # merged at the daily checkpoints
 
-    report = compaction.compact(path, tmp_path / "serving.duckdb", NOW)
 
-    assert _row_groups(path, "main.facts") <= 4  # 460,000 rows in 122,880-row groups
-    assert _contents(path) == contents
-    assert report.standby == "none"
-    with duckdb.connect(str(path), read_only=True) as con:
-        logged = con.execute(
-            "select compacted_at, warehouse_blocks_before, warehouse_blocks_after, standby "
-            "from ops.compactions"
-        ).fetchall()
-    assert logged == [(NOW, report.warehouse_blocks_before, report.warehouse_blocks_after, "none")]
+def test_the_publication_defers_the_vacuum_of_the_file_it_writes(tmp_path: Path) -> None:
+    con = serving._connect(tmp_path / "staging.duckdb")
+    try:
+        _appended_daily(con)
+    finally:
+        con.close()
+    assert _row_groups(tmp_path / "staging.duckdb", "main.facts") >= 3 + 8
 
 
 def test_a_compaction_is_due_every_compaction_days_from_the_first_load(
@@ -92,19 +85,13 @@ def test_a_compaction_is_due_every_compaction_days_from_the_first_load(
     assert compaction.compaction_due(path, NOW, 0)
 
 
-def test_dbt_defers_the_vacuum_as_the_other_connections_of_a_refresh_do() -> None:
-    profiles = yaml.safe_load((paths.REPO_ROOT / "dbt_project" / "profiles.yml").read_text())
-    settings = profiles["cxmart"]["outputs"]["duckdb"]["settings"]
-    assert {key: settings.get(key) for key in paths.DEFERRED_VACUUM} == paths.DEFERRED_VACUUM
-
-
 def _fragmented_standby(tmp_path: Path) -> tuple[Path, Path]:
     """A warehouse and a serving file whose standby has a fragmented table."""
     path = tmp_path / "warehouse.duckdb"
     warehouse.connect(path).close()
     serving_file = tmp_path / "serving.duckdb"
     standby = serving.standby_path(serving_file)
-    con = duckdb.connect(str(standby), config=paths.duckdb_config())
+    con = duckdb.connect(str(standby), config={**paths.duckdb_config(), **paths.DEFERRED_VACUUM})
     _appended_daily(con)
     con.close()
     with duckdb.connect(str(serving_file)) as con:
@@ -117,11 +104,18 @@ def test_the_compaction_merges_the_row_groups_of_the_serving_standby(tmp_path: P
     standby = serving.standby_path(serving_file)
     contents = _contents(standby)
 
+    assert _row_groups(standby, "main.facts") >= 3 + 8  # one per daily append
+
     report = compaction.compact(path, serving_file, NOW)
 
     assert report.standby == "compacted"
-    assert _row_groups(standby, "main.facts") <= 4
+    assert _row_groups(standby, "main.facts") <= 4  # 460,000 rows in 122,880-row groups
     assert _contents(standby) == contents
+    with duckdb.connect(str(path), read_only=True) as con:
+        logged = con.execute(
+            "select compacted_at, standby, blocks_before, blocks_after from ops.compactions"
+        ).fetchall()
+    assert logged == [(NOW, "compacted", report.blocks_before, report.blocks_after)]
 
 
 # a BI reader that opened the file, then waits for a line on stdin before it lets go
