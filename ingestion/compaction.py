@@ -4,7 +4,7 @@ At each checkpoint DuckDB rewrites adjacent row groups whose live rows fit in fe
 partly filled row groups every append leaves at the end of a table, and row groups thinned
 by deletes. It does so over every table of the file, whatever the checkpoint was for. A
 publication that patches the standby appends to the end of every incremental fact and
-deletes their replaced rows, so its final checkpoint rewrote the end of each: 3.0–4.6 s of a
+deletes their replaced rows, so its final checkpoint rewrote the end of each: 3.2–4.1 s of a
 14–17 s SF10 publication (see the README, *The serving file's vacuum deferred*).
 
 So the publication's staging connection sets `max_vacuum_tasks = 0`
