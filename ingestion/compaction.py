@@ -8,7 +8,7 @@ deletes their replaced rows, so its final checkpoint rewrote the end of each: 3.
 14–17 s SF10 publication (see the README, *The serving file's vacuum deferred*).
 
 So the publication's staging connection sets `max_vacuum_tasks = 0`
-(`paths.DEFERRED_VACUUM`), and the publish step compacts the serving standby (the file the
+(`serving.DEFERRED_VACUUM`), and the publish step compacts the serving standby (the file the
 next publication patches) after the swap, when the last compaction is
 `CXMART_COMPACTION_DAYS` old: the published numbers never wait for it. A compaction opens
 the file with the vacuum allowed, writes a scratch table (a checkpoint with nothing to write

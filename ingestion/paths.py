@@ -71,13 +71,6 @@ def duckdb_config() -> dict[str, object]:
     return {"memory_limit": duckdb_memory_limit()}
 
 
-# DuckDB's vacuum merges adjacent row groups whose live rows fit in fewer (the partly filled
-# ones each append leaves at the end of a table), at every checkpoint and over every table of
-# the file. The publication, which appends to the end of every incremental fact of the
-# serving file it patches, defers it; the compaction does it (ingestion/compaction.py).
-DEFERRED_VACUUM: dict[str, object] = {"max_vacuum_tasks": 0}
-
-
 DEFAULT_COMPACTION_DAYS = 7
 
 

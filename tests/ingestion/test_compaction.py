@@ -91,7 +91,7 @@ def _fragmented_standby(tmp_path: Path) -> tuple[Path, Path]:
     warehouse.connect(path).close()
     serving_file = tmp_path / "serving.duckdb"
     standby = serving.standby_path(serving_file)
-    con = duckdb.connect(str(standby), config={**paths.duckdb_config(), **paths.DEFERRED_VACUUM})
+    con = serving._connect(standby)  # as a publication writes it: the vacuum deferred
     _appended_daily(con)
     con.close()
     with duckdb.connect(str(serving_file)) as con:
