@@ -13,7 +13,7 @@ from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_as
 from packaging import version
 
 from ingestion import paths
-from orchestration import incremental
+from orchestration import dbt_warm, incremental
 from orchestration.freshness import role_freshness_policy
 from orchestration.resources import CxmartHome
 
@@ -95,8 +95,27 @@ def cxmart_dbt_models(
     if incremental.needs_full_refresh(cxmart.warehouse_path, fingerprint):
         context.log.info("the dbt project changed since the last build: rebuilding in full")
         args.append("--full-refresh")
-    invocation = dbt.cli(args, context=context, target_path=paths.dbt_target_dir(cxmart.home_path))
-    yield from invocation.stream()
+    # the process the ingestion step started (warm_dbt_for_this_run) runs the command, if any
+    warm = dbt_warm.claim()
+    try:
+        with dbt_warm.pointed_at(warm):
+            invocation = dbt.cli(
+                args, context=context, target_path=paths.dbt_target_dir(cxmart.home_path)
+            )
+        yield from invocation.stream()
+    finally:
+        if warm is not None and warm.discard(grace_seconds=10.0):
+            context.log.info("dbt ran in the process started during ingestion (dbt imported)")
+        elif warm is not None:
+            context.log.warning("the dbt process started during ingestion took no command")
     # only a build of every model makes every incremental table the work of this code
     if set(context.selected_asset_keys) == set(context.assets_def.keys):
         incremental.record_fingerprint(cxmart.warehouse_path, fingerprint)
+
+
+def warm_dbt_for_this_run(context: dg.AssetExecutionContext) -> None:
+    """When this run goes on to the dbt step, start its dbt process now, to import dbt while
+    the calling step works (orchestration/dbt_warm.py)."""
+    steps = context.run.step_keys_to_execute
+    if steps is None or cxmart_dbt_models.op.name in steps:
+        dbt_warm.start(DBT_EXECUTABLE)

@@ -38,11 +38,14 @@ import contextlib
 import json
 import os
 import sys
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import networkx as nx
+from orchestration import dbt_warm
+
+if TYPE_CHECKING:
+    import networkx as nx
 
 # beside run_results.json in dbt's target path: each node's seconds the last time it ran
 NODE_COSTS = "cxmart_node_costs.json"
@@ -67,8 +70,10 @@ def _seconds(unique_id: str, costs: Mapping[str, float]) -> float:
 def longest_path_first(graph: nx.DiGraph, costs: Mapping[str, float]) -> dict[str, float]:
     """Per node, the score dbt's queue orders ready nodes by (lowest first): minus the
     seconds of the longest path from the node, itself included, to the end of the graph."""
+    import networkx
+
     below: dict[str, float] = {}
-    for node in reversed(list(nx.topological_sort(graph))):
+    for node in reversed(list(networkx.topological_sort(graph))):
         below[node] = _seconds(node, costs) + max(
             (below[child] for child in graph.successors(node)), default=0.0
         )
@@ -137,6 +142,8 @@ def use_longest_path_first() -> None:
         return stock_get(self, block, timeout)
 
     def _runtime_initialize(self: GraphRunnableTask) -> None:
+        if dbt_warm.took_command:
+            _note("dbt was imported while the step before ran (orchestration/dbt_warm.py)")
         # before the graph queue is made: its scores are computed when it is
         _costs.clear()
         _costs.update(update_node_costs(Path(self.config.project_target_path)))
@@ -171,13 +178,35 @@ def skip_manifest_artifacts() -> None:
     dbt.task.runnable.write_manifest = write_manifest  # type: ignore[assignment]
 
 
-def main() -> None:
+def _prepare() -> None:
+    """Import dbt with cxmart's order of nodes: what a command spends its first seconds on."""
     use_longest_path_first()
-    if REFRESH_COMMANDS.intersection(sys.argv[1:]):
+    import dbt.cli.main  # noqa: F401
+
+
+def _run(argv: Sequence[str]) -> int:
+    """dbt's command line on `argv`, as `cxmart-dbt <argv>`: its exit code."""
+    _prepare()
+    if REFRESH_COMMANDS.intersection(argv):
         skip_manifest_artifacts()
     from dbt.cli.main import cli
 
-    sys.exit(cli())
+    try:
+        cli(args=list(argv), prog_name="cxmart-dbt")
+    except SystemExit as exited:
+        if exited.code is None or isinstance(exited.code, int):
+            return exited.code or 0
+        print(exited.code, file=sys.stderr)
+        return 1
+    return 0
+
+
+def main() -> None:
+    if sys.argv[1:2] == [dbt_warm.SERVE_FLAG]:
+        dbt_warm.serve(sys.argv[2:], _prepare, _run)
+        return
+    code = dbt_warm.delegate(sys.argv[1:])
+    sys.exit(_run(sys.argv[1:]) if code is None else code)
 
 
 if __name__ == "__main__":

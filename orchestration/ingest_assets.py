@@ -28,6 +28,7 @@ from ingestion.registry import load_registry
 from ingestion.text import annotate_feedback
 from ingestion.warehouse import connect
 from orchestration.checks import GX_CHECK_NAME, check_result_from_validation
+from orchestration.dbt_assets import warm_dbt_for_this_run
 from orchestration.resources import CxmartHome
 
 RAW_TABLES: tuple[str, ...] = tuple(ENTITIES)
@@ -105,7 +106,9 @@ def ingest_landing_asset(context: dg.AssetExecutionContext, cxmart: CxmartHome) 
     """Load new files from landing/<feed>/ into raw.*, quarantining bad rows and files, then
     erase the people in raw.erasure_requests from every raw table."""
     feeds = load_registry(cxmart.sources_path)
-    import_in_background()  # while DuckDB loads the files
+    # while DuckDB loads the files: Great Expectations here, dbt in the next step's process
+    import_in_background()
+    warm_dbt_for_this_run(context)
     con = connect(cxmart.warehouse_path)
     try:
         report = ingest_landing(con, cxmart.home_path, feeds)

@@ -114,6 +114,13 @@ def test_dbt_keeps_its_run_results_and_parse_cache_but_writes_no_manifest(world:
     assert not (target / "manifest.json").exists()
 
 
+def test_dbt_runs_in_the_process_warmed_up_during_ingestion(world: World) -> None:
+    """The refresh's dbt command ran in the process the ingestion step started, which had
+    imported dbt by then (orchestration/dbt_warm.py)."""
+    log = (paths.dbt_target_dir(world.home) / "dbt.log").read_text()
+    assert "dbt was imported while the step before ran" in log
+
+
 def test_nps_values_lie_in_range(world: World) -> None:
     for table in ("manager.touchpoint_performance", "executive.cx_scorecard"):
         low, high = world.query(f"select min(nps), max(nps) from {table}")[0]

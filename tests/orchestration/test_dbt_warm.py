@@ -1,0 +1,165 @@
+"""A dbt process warmed up while ingestion runs takes the dbt step's command."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+
+import pytest
+
+from orchestration import dbt_warm
+from orchestration.dbt_assets import DBT_EXECUTABLE
+
+
+@pytest.fixture
+def warm() -> Iterator[dbt_warm.WarmDbt]:
+    dbt_warm.start(DBT_EXECUTABLE)
+    started = dbt_warm.claim()
+    assert started is not None
+    yield started
+    started.discard()
+
+
+def _dbt(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([DBT_EXECUTABLE, *args], capture_output=True, text=True, timeout=120)
+
+
+def test_a_command_handed_to_the_warm_process_gives_its_output_and_exit_code(
+    warm: dbt_warm.WarmDbt,
+) -> None:
+    with dbt_warm.pointed_at(warm):
+        shown = _dbt("--version")
+    assert shown.returncode == 0
+    assert "installed: 1.11" in shown.stdout
+    # the warm process ran it and is done: it serves one command
+    assert warm.process.wait(timeout=30) == 0
+    assert not warm.socket_path.exists()
+    assert dbt_warm.SOCKET_ENV not in os.environ
+
+
+def test_a_failing_command_fails_the_same_way_through_the_warm_process(
+    warm: dbt_warm.WarmDbt,
+) -> None:
+    alone = _dbt("no-such-command")
+    with dbt_warm.pointed_at(warm):
+        handed = _dbt("no-such-command")
+    assert warm.process.wait(timeout=30) == 0
+    assert handed.returncode == alone.returncode == 2
+    assert "No such command 'no-such-command'" in handed.stderr
+    assert handed.stderr == alone.stderr
+
+
+def test_without_a_warm_process_the_command_runs_dbt_itself(tmp_path, monkeypatch) -> None:
+    monkeypatch.setenv(dbt_warm.SOCKET_ENV, str(tmp_path / "gone.sock"))
+    shown = _dbt("--version")
+    assert shown.returncode == 0
+    assert "installed: 1.11" in shown.stdout
+
+
+def test_a_warm_process_nobody_claims_ends_with_the_process_that_started_it() -> None:
+    starter = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "from orchestration import dbt_warm\n"
+            "from orchestration.dbt_assets import DBT_EXECUTABLE\n"
+            "dbt_warm.start(DBT_EXECUTABLE)\n"
+            "print(dbt_warm._waiting.process.pid, flush=True)\n"
+            "import os; os._exit(0)\n",  # no atexit clean-up: as if killed
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    pid = int(starter.stdout.strip())
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return
+        time.sleep(0.2)
+    pytest.fail(f"the warm dbt process {pid} outlived the process that started it")
+
+
+def test_a_newer_warm_process_replaces_an_unclaimed_one() -> None:
+    dbt_warm.start(DBT_EXECUTABLE)
+    first = dbt_warm._waiting
+    dbt_warm.start(DBT_EXECUTABLE)
+    assert first is not None and first.process.wait(timeout=30) != 0
+    assert not first.folder.exists()
+    dbt_warm.discard()
+    assert dbt_warm.claim() is None
+
+
+# a warm process whose command waits to be interrupted, then says so and exits 130
+_PATIENT = """
+import sys, time
+from orchestration import dbt_warm
+
+def run(argv):
+    print("waiting", flush=True)
+    try:
+        time.sleep(60)
+    except KeyboardInterrupt:
+        print("interrupted", flush=True)
+        return 130
+    return 0
+
+dbt_warm.serve(sys.argv[2:], lambda: None, run)
+"""
+
+
+@pytest.fixture
+def patient(tmp_path) -> Iterator[dbt_warm.WarmDbt]:
+    executable = tmp_path / "patient"
+    executable.write_text(f"#!{sys.executable}\n{_PATIENT}")
+    executable.chmod(0o755)
+    dbt_warm.start(str(executable))
+    started = dbt_warm.claim()
+    assert started is not None
+    yield started
+    started.discard()
+
+
+def _command(warm: dbt_warm.WarmDbt) -> subprocess.Popen[str]:
+    """The short-lived side, as `cxmart-dbt build` runs it, handing over to `warm`."""
+    with dbt_warm.pointed_at(warm):
+        return subprocess.Popen(
+            [
+                sys.executable,
+                "-c",
+                "import sys\nfrom orchestration import dbt_warm\n"
+                "sys.exit(dbt_warm.delegate(['build']))",
+            ],
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+
+
+def test_interrupting_the_command_interrupts_the_warm_process_running_it(
+    patient: dbt_warm.WarmDbt,
+) -> None:
+    command = _command(patient)
+    assert command.stdout is not None
+    assert command.stdout.readline() == "waiting\n"
+    command.send_signal(signal.SIGINT)
+    assert command.wait(timeout=30) == 130
+    assert command.stdout.read() == "interrupted\n"
+
+
+def test_killing_the_command_interrupts_the_warm_process_running_it(
+    patient: dbt_warm.WarmDbt,
+) -> None:
+    command = _command(patient)
+    assert command.stdout is not None
+    assert command.stdout.readline() == "waiting\n"
+    command.kill()
+    # the warm process writes to the same pipe, and ends
+    assert command.stdout.read() == "interrupted\n"
+    assert patient.process.wait(timeout=30) == 0
