@@ -13,11 +13,11 @@ from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_as
 from packaging import version
 
 from ingestion import paths
-from orchestration import dbt_warm, incremental
+from orchestration import dbt_schedule, dbt_warm, incremental
 from orchestration.freshness import role_freshness_policy
 from orchestration.resources import CxmartHome
 
-DBT_PROJECT_DIR = Path(__file__).resolve().parent.parent / "dbt_project"
+DBT_PROJECT_DIR = dbt_schedule.PROJECT_DIR
 # dbt as installed beside this interpreter (so runs work without an activated virtualenv),
 # through cxmart's entry point: dbt's command line with critical-path-first scheduling
 # (orchestration/dbt_schedule.py)
@@ -113,9 +113,10 @@ def cxmart_dbt_models(
         incremental.record_fingerprint(cxmart.warehouse_path, fingerprint)
 
 
-def warm_dbt_for_this_run(context: dg.AssetExecutionContext) -> None:
-    """When this run goes on to the dbt step, start its dbt process now, to import dbt while
-    the calling step works (orchestration/dbt_warm.py)."""
+def warm_dbt_for_this_run(context: dg.AssetExecutionContext, home: Path) -> None:
+    """When this run goes on to the dbt step, start its dbt process now, to import dbt and
+    rehearse a parse of the project for data home `home` while the calling step works
+    (orchestration/dbt_warm.py)."""
     steps = context.run.step_keys_to_execute
     if steps is None or cxmart_dbt_models.op.name in steps:
-        dbt_warm.start(DBT_EXECUTABLE)
+        dbt_warm.start(DBT_EXECUTABLE, str(home))

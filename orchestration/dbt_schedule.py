@@ -37,16 +37,20 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import shutil
 import sys
+import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ingestion import paths
 from orchestration import dbt_warm
 
 if TYPE_CHECKING:
     import networkx as nx
 
+PROJECT_DIR = Path(__file__).resolve().parent.parent / "dbt_project"
 # beside run_results.json in dbt's target path: each node's seconds the last time it ran
 NODE_COSTS = "cxmart_node_costs.json"
 # the seconds of a node never run: a model or seed is a query that writes a table, a test
@@ -184,6 +188,32 @@ def _prepare() -> None:
     import dbt.cli.main  # noqa: F401
 
 
+def _rehearse(arguments: Sequence[str]) -> bool:
+    """A warm process's preparation (orchestration/dbt_warm.py), `arguments` the data home:
+    import dbt, then parse the project once, into a scratch target path. dbt's first command
+    in a process pays for what later ones reuse (its adapter's modules, the macros'
+    templates): the build's start-up and parse then take about 0.6 s instead of 1.4 s. The
+    data home's partial-parse cache is copied, so the rehearsal parses only what changed;
+    parsing opens no connection to the warehouse, which ingestion is writing meanwhile.
+    Whether the parse succeeded (a failed one only warms less)."""
+    _prepare()
+    from dbt.cli.main import dbtRunner
+
+    home = Path(arguments[0])
+    scratch = Path(tempfile.mkdtemp(prefix="cxmart-dbt-rehearsal-"))
+    try:
+        cache = paths.dbt_target_dir(home) / "partial_parse.msgpack"
+        with contextlib.suppress(OSError):
+            shutil.copy(cache, scratch)
+        os.environ["CXMART_HOME"] = str(home)
+        project = ["--project-dir", str(PROJECT_DIR), "--profiles-dir", str(PROJECT_DIR)]
+        target = ["--target-path", str(scratch), "--log-path", str(scratch)]
+        parsed = dbtRunner().invoke(["--quiet", "--no-write-json", "parse", *project, *target])
+        return parsed.success
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
 def _run(argv: Sequence[str]) -> int:
     """dbt's command line on `argv`, as `cxmart-dbt <argv>`: its exit code."""
     _prepare()
@@ -203,7 +233,7 @@ def _run(argv: Sequence[str]) -> int:
 
 def main() -> None:
     if sys.argv[1:2] == [dbt_warm.SERVE_FLAG]:
-        dbt_warm.serve(sys.argv[2:], _prepare, _run)
+        dbt_warm.serve(sys.argv[2:], _rehearse, _run)
         return
     code = dbt_warm.delegate(sys.argv[1:])
     sys.exit(_run(sys.argv[1:]) if code is None else code)

@@ -78,19 +78,19 @@ took_command = False
 _lock = threading.Lock()
 
 
-def start(executable: str) -> None:
+def start(executable: str, *arguments: str) -> None:
     """Start a warm `executable` (cxmart-dbt) for this process's next dbt command, in place of
-    one started before and never claimed. The socket listens before this returns (the warm
-    process inherits it), so a command started at once still finds it. The warm process's
-    output until it takes a command is discarded: a failure there only means the command
-    runs dbt itself."""
+    one started before and never claimed; `arguments` are for its preparation. The socket
+    listens before this returns (the warm process inherits it), so a command started at once
+    still finds it. The warm process's output until it takes a command is discarded: a
+    failure there only means the command runs dbt itself."""
     global _waiting
     folder = Path(tempfile.mkdtemp(prefix="cxmart-dbt-"))
     with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as listener:
         listener.bind(str(folder / _SOCKET_NAME))
         listener.listen(1)
         process = subprocess.Popen(
-            [executable, SERVE_FLAG, str(listener.fileno()), str(os.getpid())],
+            [executable, SERVE_FLAG, str(listener.fileno()), str(os.getpid()), *arguments],
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
@@ -202,16 +202,19 @@ def _end_with_command(connection: socket.socket, finished: threading.Event) -> N
 
 
 def serve(
-    argv: Sequence[str], prepare: Callable[[], None], run: Callable[[Sequence[str]], int]
+    argv: Sequence[str],
+    prepare: Callable[[Sequence[str]], object],
+    run: Callable[[Sequence[str]], int],
 ) -> None:
-    """The warm process, `argv` what start() gave it (the listening socket's descriptor and
-    the starting process's id): `prepare()` (import dbt) while the command is not there yet,
-    then take one command and `run(argv)` it as that command's process."""
+    """The warm process, `argv` what start() gave it (the listening socket's descriptor, the
+    starting process's id, then the arguments for `prepare`): `prepare(arguments)` (import
+    dbt) while the command is not there yet, then take one command and `run(argv)` it as
+    that command's process."""
     global took_command
     listener = socket.socket(fileno=int(argv[0]))
     claimed = threading.Event()
     threading.Thread(target=_end_with_parent, args=(int(argv[1]), claimed), daemon=True).start()
-    prepare()
+    prepare(argv[2:])
     listener.settimeout(WAIT_SECONDS)
     try:
         connection, _ = listener.accept()

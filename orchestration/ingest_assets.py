@@ -108,7 +108,7 @@ def ingest_landing_asset(context: dg.AssetExecutionContext, cxmart: CxmartHome) 
     feeds = load_registry(cxmart.sources_path)
     # while DuckDB loads the files: Great Expectations here, dbt in the next step's process
     import_in_background()
-    warm_dbt_for_this_run(context)
+    warm_dbt_for_this_run(context, cxmart.home_path)
     con = connect(cxmart.warehouse_path)
     try:
         report = ingest_landing(con, cxmart.home_path, feeds)

@@ -8,7 +8,9 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
+import duckdb
 import pytest
 
 from orchestration import dbt_warm
@@ -16,8 +18,8 @@ from orchestration.dbt_assets import DBT_EXECUTABLE
 
 
 @pytest.fixture
-def warm() -> Iterator[dbt_warm.WarmDbt]:
-    dbt_warm.start(DBT_EXECUTABLE)
+def warm(tmp_path: Path) -> Iterator[dbt_warm.WarmDbt]:
+    dbt_warm.start(DBT_EXECUTABLE, str(tmp_path))
     started = dbt_warm.claim()
     assert started is not None
     yield started
@@ -67,7 +69,7 @@ def test_a_warm_process_nobody_claims_ends_with_the_process_that_started_it() ->
             "-c",
             "from orchestration import dbt_warm\n"
             "from orchestration.dbt_assets import DBT_EXECUTABLE\n"
-            "dbt_warm.start(DBT_EXECUTABLE)\n"
+            "dbt_warm.start(DBT_EXECUTABLE, '.')\n"
             "print(dbt_warm._waiting.process.pid, flush=True)\n"
             "import os; os._exit(0)\n",  # no atexit clean-up: as if killed
         ],
@@ -87,10 +89,10 @@ def test_a_warm_process_nobody_claims_ends_with_the_process_that_started_it() ->
     pytest.fail(f"the warm dbt process {pid} outlived the process that started it")
 
 
-def test_a_newer_warm_process_replaces_an_unclaimed_one() -> None:
-    dbt_warm.start(DBT_EXECUTABLE)
+def test_a_newer_warm_process_replaces_an_unclaimed_one(tmp_path: Path) -> None:
+    dbt_warm.start(DBT_EXECUTABLE, str(tmp_path))
     first = dbt_warm._waiting
-    dbt_warm.start(DBT_EXECUTABLE)
+    dbt_warm.start(DBT_EXECUTABLE, str(tmp_path))
     assert first is not None and first.process.wait(timeout=30) != 0
     assert not first.folder.exists()
     dbt_warm.discard()
@@ -111,7 +113,7 @@ def run(argv):
         return 130
     return 0
 
-dbt_warm.serve(sys.argv[2:], lambda: None, run)
+dbt_warm.serve(sys.argv[2:], lambda arguments: None, run)
 """
 
 
@@ -163,3 +165,25 @@ def test_killing_the_command_interrupts_the_warm_process_running_it(
     # the warm process writes to the same pipe, and ends
     assert command.stdout.read() == "interrupted\n"
     assert patient.process.wait(timeout=30) == 0
+
+
+def test_the_rehearsal_parses_while_ingestion_holds_the_warehouse(tmp_path: Path) -> None:
+    """A warm process parses the project while ingestion writes the warehouse: parsing must
+    not open it (DuckDB lets one process write a file, and would refuse the other)."""
+    writer = duckdb.connect(str(tmp_path / "warehouse.duckdb"))
+    try:
+        rehearsal = subprocess.run(
+            [
+                sys.executable,
+                "-c",
+                "import sys\nfrom orchestration.dbt_schedule import _rehearse\n"
+                f"sys.exit(0 if _rehearse([{str(tmp_path)!r}]) else 1)",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+    finally:
+        writer.close()
+    assert rehearsal.returncode == 0, rehearsal.stdout + rehearsal.stderr
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["warehouse.duckdb"]
