@@ -31,6 +31,7 @@ import subprocess
 import sys
 import tempfile
 import threading
+import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -176,8 +177,26 @@ def delegate(argv: Sequence[str]) -> int | None:
         signal.signal(signum, pass_on)
     finished = replies.readline()
     connection.close()
+    # what follows this process's end must find dbt's files closed, as after dbt's own end
+    _wait_until_gone(pid)
     # a warm process that died mid-command sends nothing: the command failed
     return int(json.loads(finished)["exit"]) if finished else 1
+
+
+def _wait_until_gone(pid: int, timeout_seconds: float = 60.0) -> None:
+    """Wait until process `pid` has exited (a zombie its parent has yet to reap counts as
+    gone); without /proc (not Linux), return at once."""
+    stat = Path(f"/proc/{pid}/stat")
+    deadline = time.monotonic() + timeout_seconds
+    while time.monotonic() < deadline:
+        try:
+            # the state follows the parenthesised command name, which may hold spaces
+            state = stat.read_text().rsplit(")", 1)[1].split()[0]
+        except (OSError, IndexError):
+            return
+        if state in ("Z", "X"):
+            return
+        time.sleep(0.01)
 
 
 # -- the warm process -------------------------------------------------------------------------

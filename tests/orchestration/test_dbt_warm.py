@@ -37,8 +37,9 @@ def test_a_command_handed_to_the_warm_process_gives_its_output_and_exit_code(
         shown = _dbt("--version")
     assert shown.returncode == 0
     assert "installed: 1.11" in shown.stdout
-    # the warm process ran it and is done: it serves one command
-    assert warm.process.wait(timeout=30) == 0
+    # the warm process ran it, and had ended by the time the command did (what follows
+    # the command finds dbt's files closed): it serves one command
+    assert warm.process.poll() == 0
     assert not warm.socket_path.exists()
     assert dbt_warm.SOCKET_ENV not in os.environ
 
