@@ -107,7 +107,7 @@ def cxmart_dbt_models(
         if warm is not None and warm.discard(grace_seconds=10.0):
             context.log.info("dbt ran in the process started during ingestion (dbt imported)")
         elif warm is not None:
-            context.log.warning("the dbt process started during ingestion took no command")
+            context.log.warning("the dbt process started during ingestion ran no command")
     # only a build of every model makes every incremental table the work of this code
     if set(context.selected_asset_keys) == set(context.assets_def.keys):
         incremental.record_fingerprint(cxmart.warehouse_path, fingerprint)

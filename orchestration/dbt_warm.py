@@ -61,11 +61,12 @@ class WarmDbt:
     def discard(self, grace_seconds: float = 0.0) -> bool:
         """Stop it if it still runs after `grace_seconds` (unclaimed, it is only waiting; once
         its command is over, it is only exiting) and remove its folder. True when it had
-        ended by itself: it ran its command (or found its parent gone, or waited too long)."""
+        ended by itself, without an error: it ran its command (or, unclaimed, found its
+        parent gone or waited too long)."""
         with contextlib.suppress(subprocess.TimeoutExpired):
             self.process.wait(timeout=grace_seconds)
-        ended = self.process.poll() is not None
-        if not ended:
+        ended = self.process.poll() == 0
+        if self.process.poll() is None:
             self.process.kill()
             self.process.wait()
         shutil.rmtree(self.folder, ignore_errors=True)
