@@ -153,6 +153,9 @@ def delegate(argv: Sequence[str]) -> int | None:
     path = os.environ.get(SOCKET_ENV)
     if not path:
         return None
+    # an interrupt that comes before the warm process is known waits, then is passed on
+    passed_on = {signal.SIGINT, signal.SIGTERM}
+    signal.pthread_sigmask(signal.SIG_BLOCK, passed_on)
     connection = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     try:
         connection.connect(path)
@@ -162,11 +165,11 @@ def delegate(argv: Sequence[str]) -> int | None:
         replies = connection.makefile("rb")
         started = replies.readline()
     except OSError:
-        connection.close()
-        return None
+        started = b""
     if not started:
-        # the warm process ended before it ran anything (it could not import dbt)
+        # none took it, or it ended before it ran anything (it could not import dbt)
         connection.close()
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, passed_on)
         return None
     pid = int(json.loads(started)["pid"])
 
@@ -174,8 +177,9 @@ def delegate(argv: Sequence[str]) -> int | None:
         with contextlib.suppress(ProcessLookupError):
             os.kill(pid, signum)
 
-    for signum in (signal.SIGINT, signal.SIGTERM):
+    for signum in passed_on:
         signal.signal(signum, pass_on)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, passed_on)
     finished = replies.readline()
     connection.close()
     # what follows this process's end must find dbt's files closed, as after dbt's own end
@@ -185,17 +189,21 @@ def delegate(argv: Sequence[str]) -> int | None:
 
 
 def _wait_until_gone(pid: int, timeout_seconds: float = 60.0) -> None:
-    """Wait until process `pid` has exited (a zombie its parent has yet to reap counts as
-    gone); without /proc (not Linux), return at once."""
-    stat = Path(f"/proc/{pid}/stat")
+    """Wait until process `pid` has exited with all its threads, its files closed (a zombie
+    its parent has yet to reap counts as gone); without /proc (not Linux), return at once."""
     deadline = time.monotonic() + timeout_seconds
     while time.monotonic() < deadline:
+        states = set()
         try:
-            # the state follows the parenthesised command name, which may hold spaces
-            state = stat.read_text().rsplit(")", 1)[1].split()[0]
-        except (OSError, IndexError):
+            threads = list(Path(f"/proc/{pid}/task").iterdir())
+        except OSError:
             return
-        if state in ("Z", "X"):
+        for thread in threads:
+            # its state follows its parenthesised name, which may hold spaces
+            with contextlib.suppress(OSError, IndexError):  # a thread gone meanwhile
+                states.add((thread / "stat").read_text().rsplit(")", 1)[1].split()[0])
+        # the main thread of a process still ending its other threads is a zombie already
+        if states <= {"Z", "X"}:
             return
         time.sleep(0.01)
 
@@ -203,10 +211,20 @@ def _wait_until_gone(pid: int, timeout_seconds: float = 60.0) -> None:
 # -- the warm process -------------------------------------------------------------------------
 
 
-def _end_with_parent(parent: int, claimed: threading.Event) -> None:
+def _abandon(socket_path: Path) -> None:
+    """Remove the socket and its folder, which the process that started this one would
+    have removed had it claimed it."""
+    with contextlib.suppress(OSError):
+        socket_path.unlink()
+    with contextlib.suppress(OSError):
+        socket_path.parent.rmdir()
+
+
+def _end_with_parent(parent: int, claimed: threading.Event, socket_path: Path) -> None:
     """While nothing claimed this process, end it when the process that started it ends."""
     while not claimed.wait(_PARENT_POLL_SECONDS):
         if os.getppid() != parent:
+            _abandon(socket_path)
             os._exit(0)
 
 
@@ -232,17 +250,21 @@ def serve(
     that command's process."""
     global took_command
     listener = socket.socket(fileno=int(argv[0]))
+    socket_path = Path(listener.getsockname())
     claimed = threading.Event()
-    threading.Thread(target=_end_with_parent, args=(int(argv[1]), claimed), daemon=True).start()
+    threading.Thread(
+        target=_end_with_parent, args=(int(argv[1]), claimed, socket_path), daemon=True
+    ).start()
     prepare(argv[2:])
     listener.settimeout(WAIT_SECONDS)
     try:
         connection, _ = listener.accept()
     except TimeoutError:
+        _abandon(socket_path)
         return
     finally:
         with contextlib.suppress(OSError):
-            os.unlink(listener.getsockname())
+            socket_path.unlink()
         listener.close()
     claimed.set()
     connection.settimeout(None)

@@ -71,7 +71,7 @@ def test_a_warm_process_nobody_claims_ends_with_the_process_that_started_it() ->
             "from orchestration import dbt_warm\n"
             "from orchestration.dbt_assets import DBT_EXECUTABLE\n"
             "dbt_warm.start(DBT_EXECUTABLE, '.')\n"
-            "print(dbt_warm._waiting.process.pid, flush=True)\n"
+            "print(dbt_warm._waiting.process.pid, dbt_warm._waiting.folder, flush=True)\n"
             "import os; os._exit(0)\n",  # no atexit clean-up: as if killed
         ],
         capture_output=True,
@@ -79,12 +79,14 @@ def test_a_warm_process_nobody_claims_ends_with_the_process_that_started_it() ->
         timeout=120,
         check=True,
     )
-    pid = int(starter.stdout.strip())
+    pid, folder = starter.stdout.split()
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         try:
-            os.kill(pid, 0)
+            os.kill(int(pid), 0)
         except ProcessLookupError:
+            # and it removed its socket's folder, which nobody else would
+            assert not Path(folder).exists()
             return
         time.sleep(0.2)
     pytest.fail(f"the warm dbt process {pid} outlived the process that started it")
@@ -106,8 +108,8 @@ import sys, time
 from orchestration import dbt_warm
 
 def run(argv):
-    print("waiting", flush=True)
     try:
+        print("waiting", flush=True)
         time.sleep(60)
     except KeyboardInterrupt:
         print("interrupted", flush=True)
