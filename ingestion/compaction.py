@@ -116,7 +116,8 @@ def compact(warehouse_path: Path, serving_path: Path, now: datetime) -> Compacti
     report = _compact_standby(serving_path, now)
     with warehouse.connect(warehouse_path) as con:
         con.execute(
-            f"insert into {COMPACTION_LOG} values (?, ?, ?, ?, ?)",
+            f"insert into {COMPACTION_LOG} "
+            "(compacted_at, standby, seconds, blocks_before, blocks_after) values (?, ?, ?, ?, ?)",
             [now, report.standby, report.seconds, report.blocks_before, report.blocks_after],
         )
     return report

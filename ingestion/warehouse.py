@@ -106,6 +106,19 @@ OPS_TABLES: dict[str, tuple[tuple[str, str], ...]] = {
     ),
 }
 
+# Columns an earlier release defined in an ops table and this one no longer writes: dropped
+# when found, since a NOT NULL one would refuse every new row. Only cxmart's own logs, never
+# raw tables (whose columns hold landed data).
+RETIRED_OPS_COLUMNS: dict[str, tuple[str, ...]] = {
+    # the compaction of the warehouse, given up in session 21 (ingestion/compaction.py)
+    "compactions": (
+        "warehouse_seconds",
+        "warehouse_blocks_before",
+        "warehouse_blocks_after",
+        "standby_seconds",
+    ),
+}
+
 
 # ops.quarantine has one row per problem; this view has one per (file, column, kind of
 # problem): the reason without the offending value, how many rows, and one example.
@@ -183,6 +196,9 @@ def ensure_schemas(con: duckdb.DuckDBPyConnection) -> None:
         _ensure_table(con, "raw", entity, raw_columns(entity))
     for table, columns in OPS_TABLES.items():
         _ensure_table(con, "ops", table, columns)
+    for table, retired in RETIRED_OPS_COLUMNS.items():
+        for name in retired:
+            con.execute(f"alter table ops.{table} drop column if exists {quote_identifier(name)}")
     con.execute(QUARANTINE_SUMMARY_SQL)
 
 

@@ -118,6 +118,30 @@ def test_the_compaction_merges_the_row_groups_of_the_serving_standby(tmp_path: P
     assert logged == [(NOW, "compacted", report.blocks_before, report.blocks_after)]
 
 
+def test_a_compaction_log_of_the_earlier_release_takes_the_new_rows(tmp_path: Path) -> None:
+    """A warehouse whose ops.compactions still has the warehouse's columns (NOT NULL) from
+    the release that compacted the warehouse too: they are dropped, the history stays."""
+    path, serving_file = _fragmented_standby(tmp_path)
+    earlier = NOW - timedelta(days=8)
+    with duckdb.connect(str(path)) as con:
+        con.execute("drop table ops.compactions")
+        con.execute(
+            "create table ops.compactions (compacted_at timestamp not null, "
+            "warehouse_seconds double not null, warehouse_blocks_before bigint not null, "
+            "warehouse_blocks_after bigint not null, standby varchar not null, "
+            "standby_seconds double)"
+        )
+        con.execute("insert into ops.compactions values (?, 1.5, 10, 8, 'none', null)", [earlier])
+
+    report = compaction.compact(path, serving_file, NOW)
+
+    assert report.standby == "compacted"
+    assert compaction.last_compacted_at(path) == NOW
+    with duckdb.connect(str(path), read_only=True) as con:
+        logged = con.execute("select compacted_at, standby from ops.compactions order by 1")
+        assert logged.fetchall() == [(earlier, "none"), (NOW, "compacted")]
+
+
 # a BI reader that opened the file, then waits for a line on stdin before it lets go
 HOLD = """
 import sys

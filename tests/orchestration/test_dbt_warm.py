@@ -9,6 +9,7 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import IO
 
 import duckdb
 import pytest
@@ -132,10 +133,11 @@ def patient(tmp_path) -> Iterator[dbt_warm.WarmDbt]:
     started.discard()
 
 
-def _command(warm: dbt_warm.WarmDbt) -> subprocess.Popen[str]:
-    """The short-lived side, as `cxmart-dbt build` runs it, handing over to `warm`."""
+def _waiting_command(warm: dbt_warm.WarmDbt) -> tuple[subprocess.Popen[str], IO[str]]:
+    """The short-lived side, as `cxmart-dbt build` runs it, handed over to `warm` and waiting
+    there; its output pipe."""
     with dbt_warm.pointed_at(warm):
-        return subprocess.Popen(
+        command = subprocess.Popen(
             [
                 sys.executable,
                 "-c",
@@ -145,28 +147,27 @@ def _command(warm: dbt_warm.WarmDbt) -> subprocess.Popen[str]:
             stdout=subprocess.PIPE,
             text=True,
         )
+    assert command.stdout is not None
+    assert command.stdout.readline() == "waiting\n"
+    return command, command.stdout
 
 
 def test_interrupting_the_command_interrupts_the_warm_process_running_it(
     patient: dbt_warm.WarmDbt,
 ) -> None:
-    command = _command(patient)
-    assert command.stdout is not None
-    assert command.stdout.readline() == "waiting\n"
+    command, output = _waiting_command(patient)
     command.send_signal(signal.SIGINT)
     assert command.wait(timeout=30) == 130
-    assert command.stdout.read() == "interrupted\n"
+    assert output.read() == "interrupted\n"
 
 
 def test_killing_the_command_interrupts_the_warm_process_running_it(
     patient: dbt_warm.WarmDbt,
 ) -> None:
-    command = _command(patient)
-    assert command.stdout is not None
-    assert command.stdout.readline() == "waiting\n"
+    command, output = _waiting_command(patient)
     command.kill()
     # the warm process writes to the same pipe, and ends
-    assert command.stdout.read() == "interrupted\n"
+    assert output.read() == "interrupted\n"
     assert patient.process.wait(timeout=30) == 0
 
 
