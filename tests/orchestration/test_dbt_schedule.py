@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import io
 import json
 import subprocess
 import threading
 from pathlib import Path
 from types import SimpleNamespace
+from typing import Any
 
 import networkx as nx
 import pytest
@@ -17,6 +19,7 @@ from orchestration import dbt_schedule
 from orchestration.dbt_assets import DBT_EXECUTABLE
 from orchestration.dbt_schedule import (
     NODE_COSTS,
+    drop_unlogged_events,
     longest_path_first,
     update_node_costs,
     use_longest_path_first,
@@ -179,3 +182,61 @@ def test_refreshes_run_dbt_through_the_installed_entry_point() -> None:
     )
     assert result.returncode == 0, result.stderr
     assert "Core:" in result.stdout
+
+
+def _event_manager(level: str, formatted: list[str], monkeypatch: pytest.MonkeyPatch) -> Any:
+    """An event manager of dbt with one logger at `level` writing to a string; `formatted`
+    collects the messages dbt builds a log message for."""
+    import dbt_common.events.event_manager as event_manager
+    from dbt_common.events.base_types import EventLevel
+    from dbt_common.events.logger import LoggerConfig
+
+    stock = event_manager.msg_from_base_event
+
+    def msg_from_base_event(event: Any, level: Any = None) -> Any:
+        formatted.append(event.msg)
+        return stock(event, level=level)
+
+    monkeypatch.setattr(event_manager, "msg_from_base_event", msg_from_base_event)
+    manager = event_manager.EventManager()
+    stream = io.StringIO()
+    manager.add_logger(
+        LoggerConfig(name=f"cxmart-test-{level}", level=EventLevel(level), output_stream=stream)
+    )
+    return manager
+
+
+def test_a_debug_event_no_logger_writes_is_dropped_before_dbt_formats_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from dbt_common.events.base_types import EventLevel
+    from dbt_common.events.types import Note
+
+    drop_unlogged_events()
+    formatted: list[str] = []
+    manager = _event_manager("info", formatted, monkeypatch)
+    manager.fire_event(Note(msg="select 1"), level=EventLevel.DEBUG)
+    manager.fire_event(Note(msg="1 of 9 OK created model"), level=EventLevel.INFO)
+    manager.fire_event(Note(msg="a warning"), level=EventLevel.WARN)
+    assert formatted == ["1 of 9 OK created model", "a warning"]
+    written = manager.loggers[0]._python_logger.handlers[0].stream.getvalue()
+    assert "1 of 9 OK created model" in written and "select 1" not in written
+
+
+def test_debug_events_still_reach_a_debug_logger_and_any_callback(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from dbt_common.events.base_types import EventLevel
+    from dbt_common.events.types import Note
+
+    drop_unlogged_events()
+    formatted: list[str] = []
+    manager = _event_manager("debug", formatted, monkeypatch)
+    manager.fire_event(Note(msg="select 1"), level=EventLevel.DEBUG)
+    assert "select 1" in manager.loggers[0]._python_logger.handlers[0].stream.getvalue()
+
+    received: list[str] = []
+    quiet = _event_manager("info", formatted, monkeypatch)
+    quiet.add_callback(lambda msg: received.append(msg.info.msg))
+    quiet.fire_event(Note(msg="select 2"), level=EventLevel.DEBUG)
+    assert received == ["select 2"]
