@@ -33,6 +33,10 @@ the project's own manifest, which `dbt parse` writes (`make manifest`).
 
 A fourth, for every command: an event below the level of every logger of the command is
 dropped before dbt formats it (`drop_unlogged_events`). What is logged does not change.
+
+A fifth, for commands that build models: once the last model or seed is built, a thread
+checkpoints the warehouse while the threads run the remaining tests
+(`checkpoint_when_models_are_built`).
 """
 
 from __future__ import annotations
@@ -43,7 +47,8 @@ import os
 import shutil
 import sys
 import tempfile
-from collections.abc import Mapping, Sequence
+import threading
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -159,13 +164,70 @@ def use_longest_path_first() -> None:
     def run_queue(self: GraphRunnableTask, pool: Any) -> None:
         if getattr(self.job_queue, "cxmart_longest_path_first", False):
             self.job_queue.cxmart_threads = self.config.threads
-        stock_run_queue(self, pool)
+        finish_checkpoint = checkpoint_when_models_are_built(self.job_queue)
+        try:
+            stock_run_queue(self, pool)
+        finally:
+            finish_checkpoint()
 
     GraphQueue._get_scores = _get_scores  # type: ignore[method-assign]
     GraphQueue.get = get  # type: ignore[method-assign]
     GraphQueue._cxmart_longest_path_first = True
     GraphRunnableTask._runtime_initialize = _runtime_initialize  # type: ignore[method-assign]
     GraphRunnableTask.run_queue = run_queue  # type: ignore[method-assign]
+
+
+def _checkpoint_warehouse() -> None:
+    """Checkpoint the database dbt-duckdb holds open: write what the write-ahead log holds
+    into the file. Anything in the way (another adapter, an error) only leaves the work to
+    the checkpoint DuckDB makes when dbt closes the database."""
+    try:
+        from dbt.adapters.duckdb.connections import DuckDBConnectionManager
+
+        cursor = DuckDBConnectionManager.env().conn.cursor()
+        try:
+            cursor.execute("checkpoint")
+        finally:
+            cursor.close()
+    except Exception as failure:  # an optimization never fails a build
+        _note(f"no checkpoint after the last model ({failure}); dbt's close makes it")
+
+
+def checkpoint_when_models_are_built(
+    queue: Any, checkpoint: Callable[[], None] = _checkpoint_warehouse
+) -> Callable[[], None]:
+    """When `queue` (dbt's graph queue of a command) holds models or seeds, start a thread
+    that waits until none is left to run or running, then checkpoints the warehouse. Returns
+    what the caller calls once the queue is done (before dbt's on-run-end hooks, which
+    write): it waits for the checkpoint, or stops the wait of a command that ended early.
+
+    DuckDB checkpoints at the commit that takes its write-ahead log past
+    `checkpoint_threshold`: during a build, on whichever model commits then, and every
+    other commit waits for it; what is left, when dbt closes the database after the last
+    node, while nothing else runs. The profile's threshold (1 GB) leaves an incremental
+    build's writes to one checkpoint, made here as soon as nothing writes any more, while
+    dbt's threads run the tests of the last models (reads, which a checkpoint does not
+    block)."""
+    if queue is None or not any(_is_query(node) for node in list(queue.graph)):
+        return lambda: None
+    stopped = threading.Event()
+
+    def wait_then_checkpoint() -> None:
+        with queue.some_task_done:
+            while any(_is_query(node) for node in queue.graph):
+                if stopped.is_set():
+                    return
+                queue.some_task_done.wait(timeout=0.5)
+        checkpoint()
+
+    thread = threading.Thread(target=wait_then_checkpoint, name="cxmart-checkpoint", daemon=True)
+    thread.start()
+
+    def finish() -> None:
+        stopped.set()
+        thread.join()
+
+    return finish
 
 
 # the commands a refresh runs through this entry point

@@ -19,6 +19,7 @@ from orchestration import dbt_schedule
 from orchestration.dbt_assets import DBT_EXECUTABLE
 from orchestration.dbt_schedule import (
     NODE_COSTS,
+    checkpoint_when_models_are_built,
     drop_unlogged_events,
     longest_path_first,
     update_node_costs,
@@ -240,3 +241,41 @@ def test_debug_events_still_reach_a_debug_logger_and_any_callback(
     quiet.add_callback(lambda msg: received.append(msg.info.msg))
     quiet.fire_event(Note(msg="select 2"), level=EventLevel.DEBUG)
     assert received == ["select 2"]
+
+
+def _queue_of(*nodes: str) -> SimpleNamespace:
+    """What checkpoint_when_models_are_built reads of dbt's graph queue: the nodes not done
+    yet, and the condition dbt notifies when one is."""
+    graph = nx.DiGraph()
+    graph.add_nodes_from(nodes)
+    return SimpleNamespace(graph=graph, some_task_done=threading.Condition())
+
+
+def _mark_done(queue: SimpleNamespace, node: str) -> None:
+    with queue.some_task_done:
+        queue.graph.remove_node(node)
+        queue.some_task_done.notify_all()
+
+
+def test_the_warehouse_is_checkpointed_once_the_last_model_is_built_while_tests_remain() -> None:
+    queue = _queue_of("model.cxmart.fct_calls", "seed.cxmart.holidays", "test.cxmart.unique_x")
+    checkpoints: list[list[str]] = []
+    finish = checkpoint_when_models_are_built(
+        queue, checkpoint=lambda: checkpoints.append(sorted(queue.graph))
+    )
+    _mark_done(queue, "seed.cxmart.holidays")
+    _mark_done(queue, "model.cxmart.fct_calls")
+    finish()
+    # once, with the test still to run: the checkpoint did not wait for the end of the build
+    assert checkpoints == [["test.cxmart.unique_x"]]
+
+
+def test_a_command_that_ends_before_its_models_are_built_makes_no_checkpoint() -> None:
+    queue = _queue_of("model.cxmart.fct_calls", "test.cxmart.unique_x")
+    checkpoints: list[str] = []
+    finish = checkpoint_when_models_are_built(queue, checkpoint=lambda: checkpoints.append("x"))
+    finish()  # returns: the waiting thread stops (a failed or interrupted build)
+    assert checkpoints == []
+    tests_only = _queue_of("test.cxmart.unique_x")
+    checkpoint_when_models_are_built(tests_only, checkpoint=lambda: checkpoints.append("t"))()
+    assert checkpoints == []  # `dbt test` writes nothing to checkpoint
