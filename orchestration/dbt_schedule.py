@@ -177,24 +177,35 @@ def use_longest_path_first() -> None:
     GraphRunnableTask.run_queue = run_queue  # type: ignore[method-assign]
 
 
-def _checkpoint_warehouse() -> None:
+def _checkpoint_warehouse(stopped: threading.Event) -> None:
     """Checkpoint the database dbt-duckdb holds open: write what the write-ahead log holds
-    into the file. Anything in the way (another adapter, an error) only leaves the work to
-    the checkpoint DuckDB makes when dbt closes the database."""
+    into the file. DuckDB refuses while another transaction has written (a test's
+    transaction may have), so it tries again every 0.1 s until `stopped` is set. Failing
+    only leaves the work to the checkpoint DuckDB makes when dbt closes the database."""
+    attempts = 0
     try:
+        import duckdb
         from dbt.adapters.duckdb.connections import DuckDBConnectionManager
 
         cursor = DuckDBConnectionManager.env().conn.cursor()
         try:
-            cursor.execute("checkpoint")
+            while True:
+                attempts += 1
+                try:
+                    cursor.execute("checkpoint")
+                    break
+                except duckdb.TransactionException:
+                    if stopped.wait(0.1):
+                        raise
         finally:
             cursor.close()
+        _note(f"the warehouse checkpointed after the last model (attempt {attempts})")
     except Exception as failure:  # an optimization never fails a build
         _note(f"no checkpoint after the last model ({failure}); dbt's close makes it")
 
 
 def checkpoint_when_models_are_built(
-    queue: Any, checkpoint: Callable[[], None] = _checkpoint_warehouse
+    queue: Any, checkpoint: Callable[[threading.Event], None] = _checkpoint_warehouse
 ) -> Callable[[], None]:
     """When `queue` (dbt's graph queue of a command) holds models or seeds, start a thread
     that waits until none is left to run or running, then checkpoints the warehouse. Returns
@@ -218,7 +229,7 @@ def checkpoint_when_models_are_built(
                 if stopped.is_set():
                     return
                 queue.some_task_done.wait(timeout=0.5)
-        checkpoint()
+        checkpoint(stopped)
 
     thread = threading.Thread(target=wait_then_checkpoint, name="cxmart-checkpoint", daemon=True)
     thread.start()

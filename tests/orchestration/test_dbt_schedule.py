@@ -261,7 +261,7 @@ def test_the_warehouse_is_checkpointed_once_the_last_model_is_built_while_tests_
     queue = _queue_of("model.cxmart.fct_calls", "seed.cxmart.holidays", "test.cxmart.unique_x")
     checkpoints: list[list[str]] = []
     finish = checkpoint_when_models_are_built(
-        queue, checkpoint=lambda: checkpoints.append(sorted(queue.graph))
+        queue, checkpoint=lambda stopped: checkpoints.append(sorted(queue.graph))
     )
     _mark_done(queue, "seed.cxmart.holidays")
     _mark_done(queue, "model.cxmart.fct_calls")
@@ -273,9 +273,10 @@ def test_the_warehouse_is_checkpointed_once_the_last_model_is_built_while_tests_
 def test_a_command_that_ends_before_its_models_are_built_makes_no_checkpoint() -> None:
     queue = _queue_of("model.cxmart.fct_calls", "test.cxmart.unique_x")
     checkpoints: list[str] = []
-    finish = checkpoint_when_models_are_built(queue, checkpoint=lambda: checkpoints.append("x"))
+    record = lambda stopped: checkpoints.append("checkpoint")  # noqa: E731
+    finish = checkpoint_when_models_are_built(queue, checkpoint=record)
     finish()  # returns: the waiting thread stops (a failed or interrupted build)
     assert checkpoints == []
     tests_only = _queue_of("test.cxmart.unique_x")
-    checkpoint_when_models_are_built(tests_only, checkpoint=lambda: checkpoints.append("t"))()
+    checkpoint_when_models_are_built(tests_only, checkpoint=record)()
     assert checkpoints == []  # `dbt test` writes nothing to checkpoint
