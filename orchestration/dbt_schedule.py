@@ -36,7 +36,8 @@ dropped before dbt formats it (`drop_unlogged_events`). What is logged does not 
 
 A fifth, for commands that build models: once the last model or seed is built, a thread
 checkpoints the warehouse while the threads run the remaining tests
-(`checkpoint_when_models_are_built`).
+(`checkpoint_when_models_are_built`); without --full-refresh, DuckDB makes no checkpoint
+at the build's commits before that (`_defer_checkpoints`).
 """
 
 from __future__ import annotations
@@ -165,6 +166,8 @@ def use_longest_path_first() -> None:
         if getattr(self.job_queue, "cxmart_longest_path_first", False):
             self.job_queue.cxmart_threads = self.config.threads
         finish_checkpoint = checkpoint_when_models_are_built(self.job_queue)
+        if not getattr(self.config.args, "FULL_REFRESH", False):
+            _defer_checkpoints()
         try:
             stock_run_queue(self, pool)
         finally:
@@ -204,6 +207,30 @@ def _checkpoint_warehouse(stopped: threading.Event) -> None:
         _note(f"no checkpoint after the last model ({failure}); dbt's close makes it")
 
 
+# DuckDB checkpoints at the commit that takes its write-ahead log past this; an incremental
+# build's writes stay under it (DuckDB's default is 16 MB)
+INCREMENTAL_CHECKPOINT_THRESHOLD = "1GB"
+
+
+def _defer_checkpoints() -> None:
+    """Keep DuckDB from checkpointing at the commits of a build without --full-refresh (its
+    writes stay under INCREMENTAL_CHECKPOINT_THRESHOLD): `checkpoint_when_models_are_built`
+    checkpoints once instead. A full build keeps DuckDB's default, a checkpoint every 16 MB
+    of log: it writes gigabytes, and deferring them all to one checkpoint after its last
+    model made the SF10 full build slower."""
+    try:
+        from dbt.adapters.duckdb.connections import DuckDBConnectionManager
+
+        cursor = DuckDBConnectionManager.env().conn.cursor()
+        try:
+            threshold = INCREMENTAL_CHECKPOINT_THRESHOLD
+            cursor.execute(f"set global checkpoint_threshold = '{threshold}'")
+        finally:
+            cursor.close()
+    except Exception as failure:  # an optimization never fails a build
+        _note(f"checkpoints not deferred ({failure})")
+
+
 def checkpoint_when_models_are_built(
     queue: Any, checkpoint: Callable[[threading.Event], None] = _checkpoint_warehouse
 ) -> Callable[[], None]:
@@ -215,7 +242,7 @@ def checkpoint_when_models_are_built(
     DuckDB checkpoints at the commit that takes its write-ahead log past
     `checkpoint_threshold`: during a build, on whichever model commits then, and every
     other commit waits for it; what is left, when dbt closes the database after the last
-    node, while nothing else runs. The profile's threshold (1 GB) leaves an incremental
+    node, while nothing else runs. Without --full-refresh, `_defer_checkpoints` leaves the
     build's writes to one checkpoint, made here as soon as nothing writes any more, while
     dbt's threads run the tests of the last models (reads, which a checkpoint does not
     block)."""

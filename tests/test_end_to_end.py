@@ -119,6 +119,9 @@ def test_dbt_runs_in_the_process_warmed_up_during_ingestion(world: World) -> Non
     imported dbt by then (orchestration/dbt_warm.py)."""
     log = (paths.dbt_target_dir(world.home) / "dbt.log").read_text()
     assert "dbt was imported while the step before ran" in log
+    # and checkpointed the warehouse beside the last tests (orchestration/dbt_schedule.py)
+    assert "the warehouse checkpointed after the last model" in log
+    assert "no checkpoint after the last model" not in log
 
 
 def test_nps_values_lie_in_range(world: World) -> None:
