@@ -125,7 +125,9 @@ def _note(message: str) -> None:
 
 def use_longest_path_first() -> None:
     """Make dbt's graph queue score nodes by `longest_path_first` with the costs of the
-    target path, and hand a node out only when one of the command's threads is free."""
+    target path, and hand a node out only when one of the command's threads is free; its
+    run of the queue also checkpoints once the models are built
+    (`checkpoint_when_models_are_built`, `_defer_checkpoints`)."""
     from dbt.graph.queue import GraphQueue
     from dbt.task.runnable import GraphRunnableTask
 
@@ -180,28 +182,34 @@ def use_longest_path_first() -> None:
     GraphRunnableTask.run_queue = run_queue  # type: ignore[method-assign]
 
 
+def _on_warehouse(sql: str) -> None:
+    """Run `sql` on the database dbt-duckdb holds open, on a cursor of its own."""
+    from dbt.adapters.duckdb.connections import DuckDBConnectionManager
+
+    cursor = DuckDBConnectionManager.env().conn.cursor()
+    try:
+        cursor.execute(sql)
+    finally:
+        cursor.close()
+
+
 def _checkpoint_warehouse(stopped: threading.Event) -> None:
     """Checkpoint the database dbt-duckdb holds open: write what the write-ahead log holds
     into the file. DuckDB refuses while another transaction has written (a test's
     transaction may have), so it tries again every 0.1 s until `stopped` is set. Failing
     only leaves the work to the checkpoint DuckDB makes when dbt closes the database."""
+    import duckdb
+
     attempts = 0
     try:
-        import duckdb
-        from dbt.adapters.duckdb.connections import DuckDBConnectionManager
-
-        cursor = DuckDBConnectionManager.env().conn.cursor()
-        try:
-            while True:
-                attempts += 1
-                try:
-                    cursor.execute("checkpoint")
-                    break
-                except duckdb.TransactionException:
-                    if stopped.wait(0.1):
-                        raise
-        finally:
-            cursor.close()
+        while True:
+            attempts += 1
+            try:
+                _on_warehouse("checkpoint")
+                break
+            except duckdb.TransactionException:
+                if stopped.wait(0.1):
+                    raise
         _note(f"the warehouse checkpointed after the last model (attempt {attempts})")
     except Exception as failure:  # an optimization never fails a build
         _note(f"no checkpoint after the last model ({failure}); dbt's close makes it")
@@ -216,17 +224,10 @@ def _defer_checkpoints() -> None:
     """Keep DuckDB from checkpointing at the commits of a build without --full-refresh (its
     writes stay under INCREMENTAL_CHECKPOINT_THRESHOLD): `checkpoint_when_models_are_built`
     checkpoints once instead. A full build keeps DuckDB's default, a checkpoint every 16 MB
-    of log: it writes gigabytes, and deferring them all to one checkpoint after its last
-    model made the SF10 full build slower."""
+    of log: it writes gigabytes, which would all wait for that one checkpoint (and, after a
+    crash, for a replay of the log)."""
     try:
-        from dbt.adapters.duckdb.connections import DuckDBConnectionManager
-
-        cursor = DuckDBConnectionManager.env().conn.cursor()
-        try:
-            threshold = INCREMENTAL_CHECKPOINT_THRESHOLD
-            cursor.execute(f"set global checkpoint_threshold = '{threshold}'")
-        finally:
-            cursor.close()
+        _on_warehouse(f"set global checkpoint_threshold = '{INCREMENTAL_CHECKPOINT_THRESHOLD}'")
     except Exception as failure:  # an optimization never fails a build
         _note(f"checkpoints not deferred ({failure})")
 
@@ -292,8 +293,8 @@ def drop_unlogged_events() -> None:
     dbt builds every event's message (its protobuf, the JSON or text line) for each logger,
     then lets Python's logging drop it below the logger's level. At `info` (the console and,
     by `dbt_project.yml`, the file log) that is every debug event: each statement's SQL, its
-    status, each connection opened and closed, formatted twice and thrown away; about 1.3 s
-    of the interpreter in an SF10 incremental build, which dbt's two threads share. Only
+    status, each connection opened and closed, formatted twice and thrown away; 2.3 s of the
+    9.2 s an SF10 incremental build held the interpreter lock, which dbt's threads share. Only
     events below `info` are dropped, only while every logger is above their level and the
     command has no callback but the one dbt adds itself (which reads warnings only):
     warnings, errors and `--debug` go dbt's way."""

@@ -119,7 +119,12 @@ def test_dbt_runs_in_the_process_warmed_up_during_ingestion(world: World) -> Non
     imported dbt by then (orchestration/dbt_warm.py)."""
     log = (paths.dbt_target_dir(world.home) / "dbt.log").read_text()
     assert "dbt was imported while the step before ran" in log
-    # and checkpointed the warehouse beside the last tests (orchestration/dbt_schedule.py)
+
+
+def test_the_build_checkpointed_the_warehouse_once_its_models_were_built(world: World) -> None:
+    """The checkpoint came beside the last tests, not at dbt's exit
+    (orchestration/dbt_schedule.py, checkpoint_when_models_are_built)."""
+    log = (paths.dbt_target_dir(world.home) / "dbt.log").read_text()
     assert "the warehouse checkpointed after the last model" in log
     assert "no checkpoint after the last model" not in log
 

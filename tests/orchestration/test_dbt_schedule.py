@@ -14,6 +14,8 @@ import networkx as nx
 import pytest
 from dbt.graph.queue import GraphQueue
 from dbt.task.runnable import GraphRunnableTask
+from dbt_common.events.base_types import EventLevel
+from dbt_common.events.types import Note
 
 from orchestration import dbt_schedule
 from orchestration.dbt_assets import DBT_EXECUTABLE
@@ -186,11 +188,12 @@ def test_refreshes_run_dbt_through_the_installed_entry_point() -> None:
 
 
 def _event_manager(level: str, formatted: list[str], monkeypatch: pytest.MonkeyPatch) -> Any:
-    """An event manager of dbt with one logger at `level` writing to a string; `formatted`
-    collects the messages dbt builds a log message for."""
+    """An event manager of dbt, as cxmart-dbt patches it, with one logger at `level` writing
+    to a string; `formatted` collects the messages dbt builds a log message for."""
     import dbt_common.events.event_manager as event_manager
-    from dbt_common.events.base_types import EventLevel
     from dbt_common.events.logger import LoggerConfig
+
+    drop_unlogged_events()
 
     stock = event_manager.msg_from_base_event
 
@@ -210,10 +213,6 @@ def _event_manager(level: str, formatted: list[str], monkeypatch: pytest.MonkeyP
 def test_a_debug_event_no_logger_writes_is_dropped_before_dbt_formats_it(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from dbt_common.events.base_types import EventLevel
-    from dbt_common.events.types import Note
-
-    drop_unlogged_events()
     formatted: list[str] = []
     manager = _event_manager("info", formatted, monkeypatch)
     manager.fire_event(Note(msg="select 1"), level=EventLevel.DEBUG)
@@ -227,10 +226,6 @@ def test_a_debug_event_no_logger_writes_is_dropped_before_dbt_formats_it(
 def test_debug_events_still_reach_a_debug_logger_and_any_callback(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from dbt_common.events.base_types import EventLevel
-    from dbt_common.events.types import Note
-
-    drop_unlogged_events()
     formatted: list[str] = []
     manager = _event_manager("debug", formatted, monkeypatch)
     manager.fire_event(Note(msg="select 1"), level=EventLevel.DEBUG)
