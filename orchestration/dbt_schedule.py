@@ -348,8 +348,7 @@ def _rehearse(arguments: Sequence[str]) -> bool:
     from dbt.cli.main import dbtRunner
 
     home = Path(arguments[0])
-    # inside the warm process's own folder, which goes with it if it ends mid-rehearsal
-    scratch = Path(tempfile.mkdtemp(prefix="cxmart-dbt-rehearsal-", dir=dbt_warm.folder))
+    scratch = Path(tempfile.mkdtemp(prefix="cxmart-dbt-rehearsal-"))
     try:
         cache = paths.dbt_target_dir(home) / "partial_parse.msgpack"
         with contextlib.suppress(OSError):

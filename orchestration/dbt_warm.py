@@ -77,9 +77,6 @@ class WarmDbt:
 _waiting: WarmDbt | None = None
 # in a warm process: True once it took its command
 took_command = False
-# in a warm process, the folder of its socket (made for this process alone, removed with
-# everything in it when nobody claims the process): where its rehearsal writes
-folder: Path | None = None
 _lock = threading.Lock()
 
 
@@ -219,8 +216,8 @@ def _abandon(socket_path: Path) -> None:
     have removed had it claimed it."""
     with contextlib.suppress(OSError):
         socket_path.unlink()
-    # with what a rehearsal cut short left in it
-    shutil.rmtree(socket_path.parent, ignore_errors=True)
+    with contextlib.suppress(OSError):
+        socket_path.parent.rmdir()
 
 
 def _end_with_parent(parent: int, claimed: threading.Event, socket_path: Path) -> None:
@@ -251,10 +248,9 @@ def serve(
     starting process's id, then the arguments for `prepare`): `prepare(arguments)` (import
     dbt) while the command is not there yet, then take one command and `run(argv)` it as
     that command's process."""
-    global took_command, folder
+    global took_command
     listener = socket.socket(fileno=int(argv[0]))
     socket_path = Path(listener.getsockname())
-    folder = socket_path.parent
     claimed = threading.Event()
     threading.Thread(
         target=_end_with_parent, args=(int(argv[1]), claimed, socket_path), daemon=True

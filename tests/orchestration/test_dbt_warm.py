@@ -6,7 +6,6 @@ import os
 import signal
 import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -65,11 +64,21 @@ def test_without_a_warm_process_the_command_runs_dbt_itself(tmp_path, monkeypatc
     assert "installed: 1.11" in shown.stdout
 
 
-def _orphaned_warm_process(script: str, timeout: float) -> tuple[str, str]:
-    """Run `script` (it starts a warm process, prints its pid and folder, and dies without
-    clean-up, as if killed); wait until the warm process ended too. Its pid and folder."""
+def test_a_warm_process_nobody_claims_ends_with_the_process_that_started_it() -> None:
     starter = subprocess.run(
-        [sys.executable, "-c", script], capture_output=True, text=True, timeout=timeout, check=True
+        [
+            sys.executable,
+            "-c",
+            "from orchestration import dbt_warm\n"
+            "from orchestration.dbt_assets import DBT_EXECUTABLE\n"
+            "dbt_warm.start(DBT_EXECUTABLE, '.')\n"
+            "print(dbt_warm._waiting.process.pid, dbt_warm._waiting.folder, flush=True)\n"
+            "import os; os._exit(0)\n",  # no atexit clean-up: as if killed
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
     )
     pid, folder = starter.stdout.split()
     deadline = time.monotonic() + 30
@@ -77,46 +86,11 @@ def _orphaned_warm_process(script: str, timeout: float) -> tuple[str, str]:
         try:
             os.kill(int(pid), 0)
         except ProcessLookupError:
-            return pid, folder
+            # and it removed its socket's folder, which nobody else would
+            assert not Path(folder).exists()
+            return
         time.sleep(0.2)
     pytest.fail(f"the warm dbt process {pid} outlived the process that started it")
-
-
-def test_a_warm_process_nobody_claims_ends_with_the_process_that_started_it() -> None:
-    _, folder = _orphaned_warm_process(
-        "from orchestration import dbt_warm\n"
-        "from orchestration.dbt_assets import DBT_EXECUTABLE\n"
-        "dbt_warm.start(DBT_EXECUTABLE, '.')\n"
-        "print(dbt_warm._waiting.process.pid, dbt_warm._waiting.folder, flush=True)\n"
-        "import os; os._exit(0)\n",  # no atexit clean-up: as if killed
-        timeout=120,
-    )
-    # and it removed its socket's folder, which nobody else would
-    assert not Path(folder).exists()
-
-
-def test_a_warm_process_whose_starter_dies_mid_rehearsal_leaves_no_folder() -> None:
-    temp = Path(tempfile.gettempdir())
-    before = set(temp.glob("cxmart-dbt-rehearsal-*"))
-    _, folder = _orphaned_warm_process(
-        "import os, time\nfrom pathlib import Path\n"
-        "from orchestration import dbt_warm\n"
-        "from orchestration.dbt_assets import DBT_EXECUTABLE\n"
-        "dbt_warm.start(DBT_EXECUTABLE, '.')\n"
-        "folder = Path(dbt_warm._waiting.folder)\n"
-        f"before = set(map(Path, {sorted(map(str, before))!r}))\n"
-        "deadline = time.monotonic() + 120\n"
-        "while time.monotonic() < deadline:\n"
-        "    made = set(folder.glob('cxmart-dbt-rehearsal-*'))\n"
-        f"    made |= set(Path({str(temp)!r}).glob('cxmart-dbt-rehearsal-*')) - before\n"
-        "    if made: break\n"
-        "    time.sleep(0.05)\n"
-        "print(dbt_warm._waiting.process.pid, folder, flush=True)\n"
-        "os._exit(0)\n",  # as if killed, while the warm process rehearses
-        timeout=180,
-    )
-    assert not Path(folder).exists()
-    assert set(temp.glob("cxmart-dbt-rehearsal-*")) - before == set()
 
 
 def test_a_newer_warm_process_replaces_an_unclaimed_one(tmp_path: Path) -> None:
