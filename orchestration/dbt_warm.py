@@ -220,12 +220,17 @@ def _abandon(socket_path: Path) -> None:
         socket_path.parent.rmdir()
 
 
-def _end_with_parent(parent: int, claimed: threading.Event, socket_path: Path) -> None:
-    """While nothing claimed this process, end it when the process that started it ends."""
+def _end_with_parent(
+    parent: int, claimed: threading.Event, socket_path: Path, preparing: threading.Lock
+) -> None:
+    """While nothing claimed this process, end it when the process that started it ends; a
+    preparation under way (held `preparing`) finishes first, so it removes what it wrote (the
+    rehearsal's scratch folder)."""
     while not claimed.wait(_PARENT_POLL_SECONDS):
         if os.getppid() != parent:
-            _abandon(socket_path)
-            os._exit(0)
+            with preparing:
+                _abandon(socket_path)
+                os._exit(0)
 
 
 def _end_with_command(connection: socket.socket, finished: threading.Event) -> None:
@@ -252,10 +257,14 @@ def serve(
     listener = socket.socket(fileno=int(argv[0]))
     socket_path = Path(listener.getsockname())
     claimed = threading.Event()
-    threading.Thread(
-        target=_end_with_parent, args=(int(argv[1]), claimed, socket_path), daemon=True
-    ).start()
-    prepare(argv[2:])
+    preparing = threading.Lock()
+    with preparing:
+        threading.Thread(
+            target=_end_with_parent,
+            args=(int(argv[1]), claimed, socket_path, preparing),
+            daemon=True,
+        ).start()
+        prepare(argv[2:])
     listener.settimeout(WAIT_SECONDS)
     try:
         connection, _ = listener.accept()

@@ -64,21 +64,31 @@ def test_without_a_warm_process_the_command_runs_dbt_itself(tmp_path, monkeypatc
     assert "installed: 1.11" in shown.stdout
 
 
-def test_a_warm_process_nobody_claims_ends_with_the_process_that_started_it() -> None:
+def _orphan_warm_process(temp: Path, waits_for: str = "") -> str:
+    """Start a warm process from a process that then dies without clean-up, as if killed
+    (once a file matching `waits_for` appears in the warm process's temporary folder `temp`,
+    if given); wait until the warm process ended too. The folder of its socket."""
+    temp.mkdir()
     starter = subprocess.run(
         [
             sys.executable,
             "-c",
+            "import os, time\nfrom pathlib import Path\n"
             "from orchestration import dbt_warm\n"
             "from orchestration.dbt_assets import DBT_EXECUTABLE\n"
             "dbt_warm.start(DBT_EXECUTABLE, '.')\n"
+            "deadline = time.monotonic() + 120\n"
+            f"while {waits_for!r} and time.monotonic() < deadline:\n"
+            f"    if any(Path({str(temp)!r}).glob({waits_for or '*'!r})): break\n"
+            "    time.sleep(0.02)\n"
             "print(dbt_warm._waiting.process.pid, dbt_warm._waiting.folder, flush=True)\n"
-            "import os; os._exit(0)\n",  # no atexit clean-up: as if killed
+            "os._exit(0)\n",  # no atexit clean-up: as if killed
         ],
         capture_output=True,
         text=True,
-        timeout=120,
+        timeout=180,
         check=True,
+        env={**os.environ, "TMPDIR": str(temp)},
     )
     pid, folder = starter.stdout.split()
     deadline = time.monotonic() + 30
@@ -86,11 +96,25 @@ def test_a_warm_process_nobody_claims_ends_with_the_process_that_started_it() ->
         try:
             os.kill(int(pid), 0)
         except ProcessLookupError:
-            # and it removed its socket's folder, which nobody else would
-            assert not Path(folder).exists()
-            return
+            return folder
         time.sleep(0.2)
     pytest.fail(f"the warm dbt process {pid} outlived the process that started it")
+
+
+def test_a_warm_process_nobody_claims_ends_with_the_process_that_started_it(
+    tmp_path: Path,
+) -> None:
+    folder = _orphan_warm_process(tmp_path / "temp")
+    # and it removed its socket's folder, which nobody else would
+    assert Path(folder).parent == tmp_path / "temp"
+    assert not Path(folder).exists()
+
+
+def test_a_warm_process_whose_starter_dies_mid_rehearsal_leaves_nothing_behind(
+    tmp_path: Path,
+) -> None:
+    _orphan_warm_process(tmp_path / "temp", waits_for="cxmart-dbt-rehearsal-*")
+    assert list((tmp_path / "temp").iterdir()) == []
 
 
 def test_a_newer_warm_process_replaces_an_unclaimed_one(tmp_path: Path) -> None:
