@@ -432,6 +432,41 @@ def test_switching_an_exact_rule_off_rebuilds_identity_without_it(
     assert reason == "the enabled identity rules changed"
 
 
+def test_a_new_placeholder_limit_rebuilds_identity_with_it(world: World, tmp_path: Path) -> None:
+    """Placeholders are counted again only for the identifiers that landed; a limit changed
+    by var can turn any identifier into one, so identity starts over."""
+    home = tmp_path / "limit"
+    warehouse = _warehouse_copy(world, home)
+    _dbt(
+        home,
+        tmp_path,
+        "run",
+        "--select",
+        "path:models/intermediate/identity",
+        "--vars",
+        "{identity_max_records_per_identifier: 1}",
+    )
+    con = duckdb.connect(str(warehouse), read_only=True)
+    try:
+        (reason,) = con.execute(
+            "select reason from dbt_state.incremental_decisions"
+            " where model_name = 'int_identifiers_collected'"
+            " order by run_started_at desc limit 1"
+        ).fetchone()
+        (limit,) = con.execute("select * from dbt_state.identity_junk_limit").fetchone()
+        shared_by_accounts = con.execute(
+            "select count(*) from (select node_id from intermediate.int_identifiers_collected"
+            " where record_type = 'crm_customer' and identifier_type <> 'crm'"
+            " group by node_id having count(distinct record_id) > 1)"
+        ).fetchone()[0]
+    finally:
+        con.close()
+    assert reason == "the placeholder limit (identity_max_records_per_identifier) changed"
+    assert limit == 1
+    # under a limit of one, no identifier of two CRM accounts links anything
+    assert shared_by_accounts == 0
+
+
 def test_identity_tables_without_record_keys_are_rebuilt_in_full(
     world: World, tmp_path: Path
 ) -> None:
@@ -1700,13 +1735,16 @@ _LINKED_BY_EMAIL_ALONE = """
 """
 
 
-@pytest.mark.parametrize("change", ["corrected email", "placeholder email"])
+@pytest.mark.parametrize("change", ["corrected email", "placeholder email", "placeholder no more"])
 def test_rows_that_split_a_customer_rebuild_identity_in_full(
     world: World, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, change: str
 ) -> None:
     """Landed rows can take an edge away from the identity graph: a CRM account re-delivered
     with another email, or five new accounts sharing its email (a placeholder now). The record
-    the email linked splits off; identity resolution starts over instead of merging."""
+    the email linked splits off; identity resolution starts over instead of merging. A
+    placeholder that one of its accounts drops (five accounts left, as many as the limit
+    allows) links them again; the build counting placeholders again only for the identifiers
+    that landed must still see it."""
     home = _copy_of(world, tmp_path)
     warehouse = paths.warehouse_path(home)
     con = duckdb.connect(str(warehouse))
@@ -1736,6 +1774,14 @@ def test_rows_that_split_a_customer_rebuild_identity_in_full(
             )
     con.close()
     monkeypatch.setenv("CXMART_HOME", str(home))
+    if change == "placeholder no more":
+        assert refresh().success
+        con = duckdb.connect(str(warehouse))
+        con.execute(
+            replanted.format("'moved-away@example.com' as email, 'planted-again' as _file_sha256"),
+            [feed, "planted-0"],
+        )
+        con.close()
 
     assert refresh().success
 
@@ -1760,11 +1806,12 @@ def test_rows_that_split_a_customer_rebuild_identity_in_full(
     expected = {
         "corrected email": "identifiers left the records carrying them",
         "placeholder email": "identifiers became or stopped being placeholders",
+        "placeholder no more": "identifiers became or stopped being placeholders",
     }[change]
     assert expected in reason
     # a corrected email leaves the other record a customer of its own; a placeholder email
-    # leaves it with no identifier, so with no customer
-    assert still_linked == 0
+    # leaves it with no identifier, so with no customer; once no placeholder, it links again
+    assert still_linked == (1 if change == "placeholder no more" else 0)
     assert differing == {table: 0 for table in (*INCREMENTAL_TABLES, RESOLVED_TABLE)}
 
 
