@@ -185,6 +185,10 @@ def _dbt_nodes(result: Any, home: Path) -> tuple[list[dict[str, Any]], str | Non
     return ranked, str(run_results) if run_results else None
 
 
+# the prefix of the lines cxmart-dbt adds to dbt's log
+CXMART_DBT_NOTE = "cxmart-dbt: "
+
+
 def dbt_phases(run_results: Path | None) -> dict[str, Any]:
     """Where the dbt command's own time went, from the JSON log beside run_results.json (the
     log accumulates the invocations of a data home: only this one's lines count)."""
@@ -216,6 +220,9 @@ def dbt_phases(run_results: Path | None) -> dict[str, Any]:
             last = stamp
             if code == "I024":  # "Unable to do partial parsing because …"
                 phases["full_parse_reason"] = info["msg"]
+            if info.get("name") == "Note" and info["msg"].startswith(CXMART_DBT_NOTE):
+                # what cxmart-dbt did (its order, its checkpoint): orchestration/dbt_schedule.py
+                phases.setdefault("notes", []).append(info["msg"][len(CXMART_DBT_NOTE) :])
     if "A001" in stamps and "Q027" in stamps:  # "Running with dbt" -> "Concurrency: …"
         phases["startup_and_parse_seconds"] = (stamps["Q027"] - stamps["A001"]).total_seconds()
     # -> "Command `dbt build` succeeded", a debug line; at the project's info level the
@@ -616,6 +623,14 @@ def render_markdown(results: dict[str, Any]) -> str:
         )
     if full["dbt"].get("full_parse_reason"):
         lines += ["", f"dbt: {full['dbt']['full_parse_reason']}"]
+    for label, run in (
+        ("full refresh", full),
+        ("incremental", incremental),
+        ("second incremental", incremental_2),
+    ):
+        notes = [note for note in run["dbt"].get("notes", []) if "checkpoint" in note]
+        if notes:
+            lines += ["", f"cxmart-dbt, {label}: " + "; ".join(notes)]
     lines += [
         "",
         "Ingest per feed (full refresh) against the floor:",

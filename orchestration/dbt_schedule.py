@@ -201,16 +201,18 @@ def _checkpoint_warehouse(stopped: threading.Event) -> None:
     import duckdb
 
     attempts = 0
+    refused = ""
     try:
         while True:
             attempts += 1
             try:
                 _on_warehouse("checkpoint")
                 break
-            except duckdb.TransactionException:
+            except duckdb.TransactionException as refusal:
+                refused = refused or f"; refused first: {refusal}"
                 if stopped.wait(0.1):
                     raise
-        _note(f"the warehouse checkpointed after the last model (attempt {attempts})")
+        _note(f"the warehouse checkpointed after the last model (attempt {attempts}{refused})")
     except Exception as failure:  # an optimization never fails a build
         _note(f"no checkpoint after the last model ({failure}); dbt's close makes it")
 

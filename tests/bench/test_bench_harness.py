@@ -181,6 +181,11 @@ def test_harness_reports_every_stage_the_floor_and_the_ratios(tmp_path: Path) ->
     assert markdown == render_markdown(results)
     assert "full ÷ floor" in markdown
     assert "Compaction (DuckDB's vacuum of the serving file" in markdown
+    # what cxmart-dbt's checkpoint after the last model did, from dbt's log
+    (checkpoint,) = [
+        note for note in results["incremental"]["dbt"]["notes"] if "checkpoint" in note
+    ]
+    assert f"cxmart-dbt, incremental: {checkpoint}" in markdown
 
 
 def test_peak_memory_counts_the_child_processes() -> None:
