@@ -14,12 +14,8 @@ next publication patches) after the swap, when the last compaction is
 the file with the vacuum allowed, writes a scratch table (a checkpoint with nothing to write
 does nothing) and checkpoints: every table's row groups are merged. The live serving file,
 which BI readers may hold, is compacted as the standby of a later compaction; a standby a
-reader still holds is left for the next one.
-
-The warehouse's vacuum follows the same days: a dbt build without --full-refresh defers it
-unless a compaction is due (`cxmart-dbt`, orchestration/dbt_schedule.py), so the build of
-the day the standby is compacted vacuums the warehouse at its checkpoint, and a full build
-always does.
+reader still holds is left for the next one. The warehouse keeps DuckDB's default: deferring
+its vacuum too made the SF10 incremental dbt build no faster in the bench.
 """
 
 from __future__ import annotations
@@ -58,34 +54,24 @@ def last_compacted_at(warehouse_path: Path) -> datetime | None:
         return None
     con = duckdb.connect(str(warehouse_path), read_only=True, config=paths.duckdb_config())
     try:
-        return _last_compacted_at(con)
+        if warehouse.table_exists(con, "ops", "compactions"):
+            (last,) = con.execute(f"select max(compacted_at) from {COMPACTION_LOG}").fetchone()
+            if last is not None:
+                return last
+        if not warehouse.table_exists(con, "ops", "file_manifest"):
+            return None
+        return con.execute("select min(loaded_at) from ops.file_manifest").fetchone()[0]
     finally:
         con.close()
-
-
-def _last_compacted_at(con: duckdb.DuckDBPyConnection) -> datetime | None:
-    if warehouse.table_exists(con, "ops", "compactions"):
-        (last,) = con.execute(f"select max(compacted_at) from {COMPACTION_LOG}").fetchone()
-        if last is not None:
-            return last
-    if not warehouse.table_exists(con, "ops", "file_manifest"):
-        return None
-    return con.execute("select min(loaded_at) from ops.file_manifest").fetchone()[0]
-
-
-def _due(last: datetime | None, now: datetime, every_days: int) -> bool:
-    return every_days == 0 or (last is not None and now - last >= timedelta(days=every_days))
 
 
 def compaction_due(warehouse_path: Path, now: datetime, every_days: int) -> bool:
     """Whether a refresh at `now` compacts: the last compaction (or the first load) is
     `every_days` old. Every refresh compacts with 0 days."""
-    return _due(last_compacted_at(warehouse_path) if every_days else None, now, every_days)
-
-
-def compaction_due_on(con: duckdb.DuckDBPyConnection, now: datetime, every_days: int) -> bool:
-    """`compaction_due` on a connection already open to the warehouse (dbt's, during a build)."""
-    return _due(_last_compacted_at(con) if every_days else None, now, every_days)
+    if every_days == 0:
+        return True
+    last = last_compacted_at(warehouse_path)
+    return last is not None and now - last >= timedelta(days=every_days)
 
 
 def _used_blocks(con: duckdb.DuckDBPyConnection) -> int:

@@ -49,8 +49,7 @@ import shutil
 import sys
 import tempfile
 import threading
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from datetime import UTC, datetime
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -183,22 +182,15 @@ def use_longest_path_first() -> None:
     GraphRunnableTask.run_queue = run_queue  # type: ignore[method-assign]
 
 
-@contextlib.contextmanager
-def _warehouse_cursor() -> Iterator[Any]:
-    """A cursor of its own on the database dbt-duckdb holds open."""
+def _on_warehouse(sql: str) -> None:
+    """Run `sql` on the database dbt-duckdb holds open, on a cursor of its own."""
     from dbt.adapters.duckdb.connections import DuckDBConnectionManager
 
     cursor = DuckDBConnectionManager.env().conn.cursor()
     try:
-        yield cursor
+        cursor.execute(sql)
     finally:
         cursor.close()
-
-
-def _on_warehouse(sql: str) -> None:
-    """Run `sql` on the database dbt-duckdb holds open."""
-    with _warehouse_cursor() as cursor:
-        cursor.execute(sql)
 
 
 def _checkpoint_warehouse(stopped: threading.Event) -> None:
@@ -235,25 +227,9 @@ def _defer_checkpoints() -> None:
     writes stay under INCREMENTAL_CHECKPOINT_THRESHOLD): `checkpoint_when_models_are_built`
     checkpoints once instead. A full build keeps DuckDB's default, a checkpoint every 16 MB
     of log: it writes gigabytes, which would all wait for that one checkpoint (and, after a
-    crash, for a replay of the log).
-
-    That one checkpoint comes after the last model, and the build waits for what the last
-    tests do not cover. DuckDB's vacuum at each checkpoint (merging the row groups deletes
-    thinned and appends left partly filled, over every table of the file) was most of it:
-    about 6 s against 1.2–1.4 s without, at SF10. So the vacuum is deferred too, except in
-    the build of a day the serving standby's compaction is due (ingestion/compaction.py,
-    CXMART_COMPACTION_DAYS), whose checkpoint vacuums every table."""
-    from ingestion import compaction
-
+    crash, for a replay of the log)."""
     try:
         _on_warehouse(f"set global checkpoint_threshold = '{INCREMENTAL_CHECKPOINT_THRESHOLD}'")
-        with _warehouse_cursor() as cursor:
-            now = datetime.now(UTC).replace(tzinfo=None)
-            if compaction.compaction_due_on(cursor, now, paths.compaction_days()):
-                _note("the warehouse is vacuumed at this build's checkpoint (a compaction is due)")
-            else:
-                cursor.execute("set global max_vacuum_tasks = 0")
-                _note("the warehouse's vacuum deferred to the build of the next compaction day")
     except Exception as failure:  # an optimization never fails a build
         _note(f"checkpoints not deferred ({failure})")
 

@@ -127,8 +127,6 @@ def test_the_build_checkpointed_the_warehouse_once_its_models_were_built(world: 
     log = (paths.dbt_target_dir(world.home) / "dbt.log").read_text()
     assert "the warehouse checkpointed after the last model" in log
     assert "no checkpoint after the last model" not in log
-    # no compaction is due a day after the first load: the checkpoint leaves out the vacuum
-    assert "the warehouse's vacuum deferred to the build of the next compaction day" in log
 
 
 def test_nps_values_lie_in_range(world: World) -> None:
