@@ -296,6 +296,7 @@ def time_compaction(home: Path) -> dict[str, Any]:
         "standby_seconds": report.seconds,
         "blocks_before": report.blocks_before,
         "blocks_after": report.blocks_after,
+        "warehouse_seconds": report.warehouse_seconds,
     }
 
 
@@ -526,9 +527,11 @@ def _compaction_lines(compacted: dict[str, Any]) -> list[str]:
     )
     return [
         "",
-        "Compaction (DuckDB's vacuum of the serving file, which every publication defers; a "
-        "refresh makes one once every CXMART_COMPACTION_DAYS, 7 by default), after the "
-        f"second incremental: **{compacted['seconds']:.2f} s**, {standby}.",
+        "Compaction (DuckDB's vacuum of the serving standby and of the warehouse, which every "
+        "connection writing them defers; a refresh makes one once every "
+        "CXMART_COMPACTION_DAYS, 7 by default, after its publication), after the second "
+        f"incremental: **{compacted['seconds']:.2f} s**, {standby}, the warehouse vacuumed in "
+        f"{_seconds(compacted.get('warehouse_seconds'))} s.",
     ]
 
 

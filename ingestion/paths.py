@@ -71,6 +71,12 @@ def duckdb_config() -> dict[str, object]:
     return {"memory_limit": duckdb_memory_limit()}
 
 
+# DuckDB's vacuum merges adjacent row groups whose live rows fit in fewer (the partly filled
+# ones appends leave at the end of a table, the ones deletes thinned), at every checkpoint
+# and over every table of the file. Every connection that writes the warehouse or a serving
+# file defers it; the compaction does it (ingestion/compaction.py).
+DEFERRED_VACUUM: dict[str, object] = {"max_vacuum_tasks": 0}
+
 DEFAULT_COMPACTION_DAYS = 7
 
 

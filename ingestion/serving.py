@@ -104,15 +104,11 @@ def standby_path(published: Path) -> Path:
     return published.with_name(f".{published.name}.standby")
 
 
-# DuckDB's vacuum merges adjacent row groups whose live rows fit in fewer (the partly filled
-# ones each patch leaves at the end of a table), at every checkpoint and over every table of
-# the file. The publication defers it in the file it writes; the compaction does it
-# (ingestion/compaction.py).
-DEFERRED_VACUUM: dict[str, object] = {"max_vacuum_tasks": 0}
-
-
 def _connect(database: Path, read_only: bool = False) -> duckdb.DuckDBPyConnection:
-    config = paths.duckdb_config() if read_only else {**paths.duckdb_config(), **DEFERRED_VACUUM}
+    # the file a publication writes defers DuckDB's vacuum to the compaction (paths)
+    config = (
+        paths.duckdb_config() if read_only else {**paths.duckdb_config(), **paths.DEFERRED_VACUUM}
+    )
     return duckdb.connect(str(database), read_only=read_only, config=config)
 
 

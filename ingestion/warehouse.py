@@ -177,9 +177,11 @@ def table_exists(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> boo
 
 
 def connect(path: Path) -> duckdb.DuckDBPyConnection:
-    """Open (creating if needed) the warehouse file with raw and ops tables in place."""
+    """Open (creating if needed) the warehouse file with raw and ops tables in place. Its
+    checkpoints leave out DuckDB's vacuum, which the compaction makes (paths.DEFERRED_VACUUM;
+    dbt's profile sets the same)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    con = duckdb.connect(str(path), config=paths.duckdb_config())
+    con = duckdb.connect(str(path), config={**paths.duckdb_config(), **paths.DEFERRED_VACUUM})
     try:
         ensure_schemas(con)
     except BaseException:

@@ -180,7 +180,8 @@ def test_harness_reports_every_stage_the_floor_and_the_ratios(tmp_path: Path) ->
     markdown = (tmp_path / "results/latest.md").read_text()
     assert markdown == render_markdown(results)
     assert "full ÷ floor" in markdown
-    assert "Compaction (DuckDB's vacuum of the serving file" in markdown
+    assert "Compaction (DuckDB's vacuum of the serving standby and of the warehouse" in markdown
+    assert results["compaction"]["warehouse_seconds"] > 0
     # what cxmart-dbt's checkpoint after the last model did, from dbt's log
     (checkpoint,) = [
         note for note in results["incremental"]["dbt"]["notes"] if "checkpoint" in note

@@ -46,12 +46,19 @@ def _contents(path: Path) -> tuple[int, int]:
         ).fetchone()
 
 
-def test_the_warehouse_keeps_duckdbs_vacuum(tmp_path: Path) -> None:
+def test_the_warehouse_defers_the_vacuum_to_the_compaction(tmp_path: Path) -> None:
     path = tmp_path / "warehouse.duckdb"
     con = warehouse.connect(path)
     _appended_daily(con)
     con.close()
-    assert _row_groups(path, "main.facts") <= 5  # merged at the daily checkpoints
+    contents = _contents(path)
+    assert _row_groups(path, "main.facts") >= 3 + 8  # one per daily append
+
+    report = compaction.compact(path, tmp_path / "serving.duckdb", NOW)
+
+    assert report.warehouse_seconds is not None
+    assert _row_groups(path, "main.facts") <= 4  # 460,000 rows in 122,880-row groups
+    assert _contents(path) == contents
 
 
 def test_the_publication_defers_the_vacuum_of_the_file_it_writes(tmp_path: Path) -> None:
