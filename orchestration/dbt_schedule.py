@@ -195,9 +195,10 @@ def _on_warehouse(sql: str) -> None:
 
 def _checkpoint_warehouse(stopped: threading.Event) -> None:
     """Checkpoint the database dbt-duckdb holds open: write what the write-ahead log holds
-    into the file. DuckDB refuses while another transaction has written (a test's
-    transaction may have), so it tries again every 0.1 s until `stopped` is set. Failing
-    only leaves the work to the checkpoint DuckDB makes when dbt closes the database."""
+    into the file. DuckDB refuses while another transaction has changed the catalog (a
+    table model dropping its backup after its commit), so it tries again every 0.1 s until
+    `stopped` is set, and the note says what refused the first attempt. Failing only leaves
+    the work to the checkpoint DuckDB makes when dbt closes the database."""
     import duckdb
 
     attempts = 0

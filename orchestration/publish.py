@@ -58,8 +58,15 @@ def serving_duckdb(context: dg.AssetExecutionContext, cxmart: CxmartHome) -> dg.
             context.log.warning(f"compaction failed, to be retried by the next refresh: {error}")
             compaction_metadata = {"compacted": False, "compaction_error": str(error)}
         else:
-            context.log.info(f"compaction of the serving standby: {compacted.standby}")
-            compaction_metadata = {"compacted": True, "standby_compacted": compacted.standby}
+            context.log.info(
+                f"compaction of the serving standby: {compacted.standby}; the warehouse "
+                f"vacuumed in {compacted.warehouse_seconds:.1f} s"
+            )
+            compaction_metadata = {
+                "compacted": True,
+                "standby_compacted": compacted.standby,
+                "warehouse_vacuum_seconds": compacted.warehouse_seconds,
+            }
             if compacted.seconds is not None:
                 compaction_metadata["compaction_seconds"] = compacted.seconds
     parquet_metadata = (

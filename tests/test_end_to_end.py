@@ -372,10 +372,10 @@ def test_dbt_unit_tests_pass_on_the_built_warehouse(world: World, tmp_path: Path
     assert f"PASS={unit_tests + hooks} " in completed.stdout, completed.stdout[-2000:]
 
 
-def _identity_rebuilt_without(world: World, tmp_path: Path, rule: str) -> Path:
-    """A copy of the world's warehouse whose identity models and links were built again by
-    dbt with `rule` switched off by var."""
-    home = tmp_path / f"{rule}_off"
+def _identity_rebuilt_with(world: World, tmp_path: Path, name: str, variables: str) -> Path:
+    """A copy of the world's warehouse (in folder `name`) whose identity models and links
+    were built again by dbt with `variables` passed as --vars."""
+    home = tmp_path / name
     warehouse = _warehouse_copy(world, home)
     _dbt(
         home,
@@ -385,9 +385,16 @@ def _identity_rebuilt_without(world: World, tmp_path: Path, rule: str) -> Path:
         "path:models/intermediate/identity",
         "fct_identity_links",
         "--vars",
-        f"{{identity_disabled_rules: [{rule}]}}",
+        variables,
     )
     return warehouse
+
+
+def _identity_rebuilt_without(world: World, tmp_path: Path, rule: str) -> Path:
+    """The same with `rule` switched off."""
+    return _identity_rebuilt_with(
+        world, tmp_path, f"{rule}_off", f"{{identity_disabled_rules: [{rule}]}}"
+    )
 
 
 def test_switching_the_fuzzy_rule_off_drops_its_links_and_only_them(
@@ -435,16 +442,8 @@ def test_switching_an_exact_rule_off_rebuilds_identity_without_it(
 def test_a_new_placeholder_limit_rebuilds_identity_with_it(world: World, tmp_path: Path) -> None:
     """Placeholders are counted again only for the identifiers that landed; a limit changed
     by var can turn any identifier into one, so identity starts over."""
-    home = tmp_path / "limit"
-    warehouse = _warehouse_copy(world, home)
-    _dbt(
-        home,
-        tmp_path,
-        "run",
-        "--select",
-        "path:models/intermediate/identity",
-        "--vars",
-        "{identity_max_records_per_identifier: 1}",
+    warehouse = _identity_rebuilt_with(
+        world, tmp_path, "limit", "{identity_max_records_per_identifier: 1}"
     )
     con = duckdb.connect(str(warehouse), read_only=True)
     try:

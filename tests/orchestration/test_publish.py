@@ -52,6 +52,8 @@ def test_the_publish_step_compacts_once_the_last_compaction_is_a_week_old(
 
     assert metadata["compacted"].value is compacted
     assert _compactions(tmp_path) == int(compacted)
+    # a compaction vacuums the warehouse too, and says how long it took
+    assert ("warehouse_vacuum_seconds" in metadata) is compacted
     assert paths.serving_path(tmp_path).exists()
 
 
