@@ -85,22 +85,12 @@
     web_sessions as (select * from {{ ref('stg_web__sessions') }} where {{ landed }})
 
     select * from ({{ cx_identity_crm_account_identifiers('crm_customers') }}) as crm_account_identifiers
+    {%- for records, id_column, record_type, values in cx_identity_record_values() %}
+    {%- for rule_name, value in values %}
     union all
-    select order_id, 'order', 'crm_id', customer_ref, _loaded_at from crm_orders
-    union all
-    select invitation_id, 'survey_invitation', 'survey_external_reference', customer_ref, _loaded_at
-    from survey_invitations
-    union all
-    select invitation_id, 'survey_invitation', 'email', email_normalized, _loaded_at from survey_invitations
-    union all
-    select invitation_id, 'survey_invitation', 'phone', phone_e164, _loaded_at from survey_invitations
-    union all
-    select response_id, 'survey_response', 'survey_external_reference', customer_ref, _loaded_at
-    from survey_responses
-    union all
-    select response_id, 'survey_response', 'email', email_normalized, _loaded_at from survey_responses
-    union all
-    select response_id, 'survey_response', 'phone', phone_e164, _loaded_at from survey_responses
+    select {{ id_column }}, '{{ record_type }}', '{{ rule_name }}', {{ value }}, _loaded_at from {{ records }}
+    {%- endfor %}
+    {%- endfor %}
     union all
     -- a post-purchase review belongs to the buyer of the order it reviews
     select
@@ -111,22 +101,64 @@
         survey_responses._loaded_at
     from survey_responses
     inner join reviewed_orders on survey_responses.order_ref = reviewed_orders.order_ref
-    union all
-    select ticket_id, 'ticket', 'crm_id', customer_ref, _loaded_at from tickets
-    union all
-    select ticket_id, 'ticket', 'email', email_normalized, _loaded_at from tickets
-    union all
-    select ticket_id, 'ticket', 'phone', phone_e164, _loaded_at from tickets
-    union all
-    select ticket_id, 'ticket', 'social_handle', social_handle, _loaded_at from tickets
-    union all
-    select call_id, 'call', 'crm_id', customer_ref, _loaded_at from calls
-    union all
-    select call_id, 'call', 'phone', phone_e164, _loaded_at from calls
-    union all
-    select session_id, 'web_session', 'crm_id', customer_ref, _loaded_at from web_sessions
-    union all
-    select session_id, 'web_session', 'email', email_normalized, _loaded_at from web_sessions
+{%- endmacro %}
+
+{#- The identifiers the records other than CRM accounts carry in a column of their own row:
+    (CTE of cx_identity_record_identifiers, its record id column, record type, [(rule_name,
+    column)]). CRM accounts' are cx_identity_crm_account_values(); a survey response also
+    carries the buyer of the order it reviews (rule reviewed_order). -#}
+{% macro cx_identity_record_values() -%}
+    {{ return([
+        ('crm_orders', 'order_id', 'order', [('crm_id', 'customer_ref')]),
+        ('survey_invitations', 'invitation_id', 'survey_invitation', [
+            ('survey_external_reference', 'customer_ref'),
+            ('email', 'email_normalized'),
+            ('phone', 'phone_e164'),
+        ]),
+        ('survey_responses', 'response_id', 'survey_response', [
+            ('survey_external_reference', 'customer_ref'),
+            ('email', 'email_normalized'),
+            ('phone', 'phone_e164'),
+        ]),
+        ('tickets', 'ticket_id', 'ticket', [
+            ('crm_id', 'customer_ref'),
+            ('email', 'email_normalized'),
+            ('phone', 'phone_e164'),
+            ('social_handle', 'social_handle'),
+        ]),
+        ('calls', 'call_id', 'call', [('crm_id', 'customer_ref'), ('phone', 'phone_e164')]),
+        ('web_sessions', 'session_id', 'web_session', [('crm_id', 'customer_ref'), ('email', 'email_normalized')]),
+    ]) }}
+{%- endmacro %}
+
+{#- Every (record_type, rule_name) pair cx_identity_record_identifiers reads, as SQL rows of
+    (record_type, rule_name, shares_type): shares_type is true where another enabled rule of
+    the same identifier type reads the same kind of record (a survey response's external
+    reference and the order it reviews are both CRM ids), so one record can name a node
+    twice; elsewhere a record's rows name distinct nodes. -#}
+{% macro cx_identity_record_rules() -%}
+    {%- set pairs = [] -%}
+    {%- for rule_name, value in cx_identity_crm_account_values() -%}
+        {%- do pairs.append(('crm_customer', rule_name)) -%}
+    {%- endfor -%}
+    {%- for records, id_column, record_type, values in cx_identity_record_values() -%}
+        {%- for rule_name, value in values -%}
+            {%- do pairs.append((record_type, rule_name)) -%}
+        {%- endfor -%}
+    {%- endfor -%}
+    {%- do pairs.append(('survey_response', 'reviewed_order')) -%}
+    select
+        record_rules.record_type,
+        record_rules.rule_name,
+        count(*) over (partition by record_rules.record_type, rules.identifier_type) > 1 as shares_type
+    from (
+        values
+        {%- for record_type, rule_name in pairs %}
+        ('{{ record_type }}', '{{ rule_name }}'){% if not loop.last %},{% endif %}
+        {%- endfor %}
+    ) as record_rules (record_type, rule_name)
+    inner join {{ ref('int_identity_rules_enabled') }} as rules
+        on record_rules.rule_name = rules.rule_name
 {%- endmacro %}
 
 {#- The identifier nodes of `record_identifiers` (a relation or CTE of the macro above) that

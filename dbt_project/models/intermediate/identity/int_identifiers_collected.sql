@@ -20,45 +20,67 @@ record_identifiers as (
 
 ),
 
-present as (
+record_rules as (
 
-    {{ cx_identity_nodes_present('record_identifiers') }}
+    {{ cx_identity_record_rules() }}
 
 ),
 
--- rules apply in order: an identifier two rules find on one record is credited to the first
+-- not materialized: each part below reads only the rows it needs, where one table of every
+-- row would be written first (SF10: 27 M rows)
+present as not materialized (
+
+    select
+        present.*,
+        -- a pair the list does not know is grouped: slower, never wrong
+        coalesce(record_rules.shares_type, true) as shares_type
+    from ({{ cx_identity_nodes_present('record_identifiers') }}) as present
+    left join record_rules
+        on present.record_type = record_rules.record_type and present.rule_name = record_rules.rule_name
+
+),
+
+-- rules apply in order: an identifier two rules find on one record is credited to the first.
+-- Only records read by two rules of one identifier type (record_rules.shares_type) can carry
+-- one twice, so only their rows are grouped (SF10 full build: 31 s against 52 s for grouping
+-- all 27 M rows)
+{%- set node_of_record = ['record_id', 'record_type', 'node_id', 'identifier_type', 'identifier_value'] %}
+
 credited as (
 
+    select
+        {%- for column in node_of_record %}
+        present.{{ column }},
+        {%- endfor %}
+        present.rule_order,
+        present._loaded_at
+    from present
+    where not present.shares_type
+    union all
     -- one group per record and identifier (a record id names one record type, a node id one
     -- identifier type and value): grouping spills to disk where a window over millions of
     -- rows would not, and keeps the memory of a large build bounded
     select
-        present.record_id,
-        present.record_type,
-        present.node_id,
-        present.identifier_type,
-        present.identifier_value,
+        {%- for column in node_of_record %}
+        present.{{ column }},
+        {%- endfor %}
         min(present.rule_order) as rule_order,
         max(present._loaded_at) as _loaded_at
     from present
-    group by
-        present.record_id,
-        present.record_type,
-        present.node_id,
-        present.identifier_type,
-        present.identifier_value
+    where present.shares_type
+    group by {% for column in node_of_record %}present.{{ column }}{% if not loop.last %}, {% endif %}{% endfor %}
 
 ),
 
 -- placeholders (macros/identity_incremental.sql, cx_identity_junk_nodes): counted from the
--- collected rows in a full build (faster than a second pass over the CRM accounts); an
--- incremental build only runs while they are the last build's
+-- CRM accounts' rows in a full build (a count of distinct records, which needs them grouped by
+-- nothing else); an incremental build only runs while they are the last build's
 junk_identifiers as (
 
     {% if is_incremental() %}
     select node_id from {{ cx_identity_junk_relation() }}
     {% else %}
-    {{ cx_identity_junk_nodes('credited') }}
+    {{ cx_identity_junk_nodes('present') }}
     {% endif %}
 
 ),
