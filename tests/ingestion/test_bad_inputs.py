@@ -27,6 +27,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import duckdb
 import jinja2
 import pytest
 
@@ -493,6 +494,45 @@ def test_duplicate_keys_across_files_are_kept_in_raw_with_lineage(world: World) 
     ]
     assert latest_versions(world)["X1"] == ("b_second.csv", 1)
     world.assert_nothing_else_lost(report)
+
+
+@pytest.mark.parametrize("build", ["full", "incremental"])
+def test_latest_version_by_a_two_column_key_with_nulls(build: str) -> None:
+    """`cx_latest_version` on a raw table keyed by two columns, one of them missing on some
+    rows: one row per feed and key (a missing value is a key of its own, as in a window's
+    partition), the latest load winning, then the later row of one file. An incremental
+    build sees only the rows landed since its last build."""
+    macros = (REPO_ROOT / "dbt_project" / "macros" / "staging.sql").read_text(encoding="utf-8")
+    rendered = (
+        jinja2.Environment()
+        .from_string(macros + "{{ cx_latest_version('ratings', ['response_ref', 'attribute']) }}")
+        .render(
+            is_incremental=lambda: build == "incremental",
+            cx_incremental_since=lambda: "timestamp '2024-05-02 00:00:00'",
+        )
+    )
+    with duckdb.connect() as con:
+        con.execute(
+            "create table ratings (_feed text, response_ref text, attribute text, rating int, "
+            "_loaded_at timestamp, _file_sha256 text, _row_number int)"
+        )
+        con.execute(
+            "insert into ratings values "
+            "('f', 'R1', 'speed', 1, '2024-05-01', 'a', 1), "
+            "('f', 'R1', 'speed', 2, '2024-05-03', 'c', 1), "  # a later load wins
+            "('f', 'R1', 'price', 3, '2024-05-01', 'a', 2), "  # another attribute: kept
+            "('g', 'R1', 'speed', 4, '2024-05-01', 'b', 1), "  # another feed: kept
+            "('f', 'R2', null, 5, '2024-05-02', 'd', 1), "
+            "('f', 'R2', null, 6, '2024-05-02', 'd', 2), "  # the later row of one file wins
+            "('f', null, null, 7, '2024-05-01', 'a', 3), "
+            "('f', null, null, 8, '2024-05-03', 'c', 2)"
+        )
+        kept = sorted(con.execute(f"select _feed, rating from ({rendered})").fetchall())
+
+    if build == "full":
+        assert kept == [("f", 2), ("f", 3), ("f", 6), ("f", 8), ("g", 4)]
+    else:
+        assert kept == [("f", 2), ("f", 6), ("f", 8)]
 
 
 def latest_versions(world: World) -> dict[str, tuple[str, int]]:
