@@ -1671,7 +1671,7 @@ def test_a_customer_removed_since_the_last_pass_fails_the_relationships_of_older
         # links are older than the latest build
         con.execute(
             "insert into core.fct_identity_links by name select * replace "
-            "('later-link' as link_id, _built_at + interval 1 hour as _built_at) "
+            "(_built_at + interval 1 hour as _built_at) "
             "from core.fct_identity_links where customer_id > ? limit 1",
             [customer_id],
         )

@@ -390,7 +390,7 @@ def test_a_patch_replaces_every_row_of_a_key_rebuilt_or_gone(tmp_path: Path) -> 
     with duckdb.connect(str(warehouse)) as con:
         con.execute(
             "create table core.fct_identity_links as select 'r' || i // 6 as record_id, "
-            "['email', 'phone'][i % 2 + 1] as identifier_type, 'l' || i as link_id, "
+            "['email', 'phone'][i % 2 + 1] as identifier_type, 'l' || i as identifier_value, "
             "timestamp '2026-01-01 06:00' as _built_at from range(600) as links(i)"
         )
         con.execute(

@@ -96,10 +96,6 @@ links as (
 final as (
 
     select
-        {{ dbt.hash(dbt.concat([
-            'links.rule_name', "'|'", 'links.record_id', "'|'",
-            "coalesce(links.linked_record_id, rules.identifier_type || ':' || links.identifier_value)",
-        ])) }} as link_id,
         records.customer_id,
         rules.rule_order,
         links.rule_name,
