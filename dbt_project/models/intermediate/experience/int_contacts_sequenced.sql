@@ -23,13 +23,19 @@ contacts as (
 
 {% else %}
 
+records as (
+
+    {{ cx_resolved_records(['ticket', 'call']) }}
+
+),
+
 resolved as (
 
     select
         contacts.*,
         records.customer_id
     from contacts
-    left join ({{ cx_resolved_records(['ticket', 'call']) }}) as records
+    left join records
         on contacts.contact_id = records.record_id
 
 ),

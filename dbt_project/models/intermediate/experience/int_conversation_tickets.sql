@@ -9,8 +9,9 @@ roots as (
     select messages.*
     from messages
     left join messages as parents
-        on messages.in_reply_to_ref = parents.message_ref
-        and messages.feed = parents.feed
+        on
+            messages.in_reply_to_ref = parents.message_ref
+            and messages.feed = parents.feed
     where parents.message_ref is null
 
 ),
@@ -31,8 +32,9 @@ threads (feed, message_ref, root_ref, depth) as (
         threads.depth + 1 as depth
     from messages
     inner join threads
-        on messages.in_reply_to_ref = threads.message_ref
-        and messages.feed = threads.feed
+        on
+            messages.in_reply_to_ref = threads.message_ref
+            and messages.feed = threads.feed
     where threads.depth < 200
 
 ),
@@ -44,8 +46,9 @@ threaded as (
         threads.root_ref
     from messages
     inner join threads
-        on messages.feed = threads.feed
-        and messages.message_ref = threads.message_ref
+        on
+            messages.feed = threads.feed
+            and messages.message_ref = threads.message_ref
 
 ),
 
@@ -78,8 +81,9 @@ summarized as (
         max(threaded._loaded_at) as _loaded_at
     from threaded
     inner join opened
-        on threaded.feed = opened.feed
-        and threaded.root_ref = opened.root_ref
+        on
+            threaded.feed = opened.feed
+            and threaded.root_ref = opened.root_ref
     where opened.created_at is not null
     group by threaded.feed, threaded.root_ref, opened.created_at
 

@@ -14,7 +14,11 @@
 
 with
 
-records as ({{ cx_resolved_records(['crm_customer']) }}),
+records as (
+
+    {{ cx_resolved_records(['crm_customer']) }}
+
+),
 
 crm_customers as (select * from {{ ref('stg_crm__customers') }}),
 

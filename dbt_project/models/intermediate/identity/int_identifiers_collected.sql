@@ -68,7 +68,7 @@ credited as (
         max(present._loaded_at) as _loaded_at
     from present
     where present.shares_type
-    group by {% for column in node_of_record %}present.{{ column }}{% if not loop.last %}, {% endif %}{% endfor %}
+    group by all
 
 ),
 

@@ -270,11 +270,11 @@ fallback_candidates as (
             identifier_type in ('email', 'phone')
             -- an incremental build's few records by key (cx_record_lookup); a full build
             -- looks up every fallback customer's records, where the key buys nothing
-            and {% if is_incremental() -%}
-                {{ cx_record_lookup('identifiers', 'fallback_records') }}
-            {%- else -%}
-                record_id in (select fallback_records.record_id from fallback_records)
-            {%- endif %}
+            {% if is_incremental() %}
+            and {{ cx_record_lookup('identifiers', 'fallback_records') }}
+            {% else %}
+            and record_id in (select fallback_records.record_id from fallback_records)
+            {% endif %}
     ) as identifiers
     inner join fallback_records
         on identifiers.record_id = fallback_records.record_id

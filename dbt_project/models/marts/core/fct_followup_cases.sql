@@ -76,7 +76,7 @@ case_triggers as (
         on
             current_owner.current_customer_id = triggers.customer_id
             and current_owner.reason = triggers.reason
-            and triggers.triggered_at >= current_owner.opened_at
+            and current_owner.opened_at <= triggers.triggered_at
             and triggers.triggered_at <= coalesce(closures.closed_at, {{ cx_now() }})
     group by current_owner.case_id
 
@@ -118,8 +118,7 @@ ratings as (
     from responses
     where csat_score is not null
     union all
-    select customer_id, 'bad_ticket_rating', coalesce(solved_at, created_at), ticket_id,
-        case satisfaction when 'good' then 1 else 0 end
+    select customer_id, 'bad_ticket_rating', coalesce(solved_at, created_at), ticket_id, (satisfaction = 'good')::int
     from tickets
     where satisfaction in ('good', 'bad')
 
@@ -142,7 +141,7 @@ next_ratings as (
         on
             current_owner.current_customer_id = ratings.customer_id
             and current_owner.reason = ratings.reason
-            and ratings.rated_at > closures.closed_at
+            and closures.closed_at < ratings.rated_at
 
 ),
 

@@ -29,10 +29,11 @@ touched as (
 
 {% endif %}
 
+-- the import CTEs name their tables for cx_record_lookup in an incremental build
 identifiers as (
 
     select *
-    from {{ ref('int_identifiers_collected') }} as identifiers
+    from {{ ref('int_identifiers_collected') }} as identifiers  -- noqa: AL05
     {% if is_incremental() %}
     where {{ cx_record_lookup('identifiers', 'touched') }}
     {% endif %}
@@ -52,7 +53,7 @@ fuzzy_pairs as (
 records as (
 
     select *
-    from {{ ref('int_records_resolved') }} as records
+    from {{ ref('int_records_resolved') }} as records  -- noqa: AL05
     {% if is_incremental() %}
     where {{ cx_record_lookup('records', 'touched') }}
     {% endif %}

@@ -21,7 +21,11 @@ calls as (select * from {{ ref('fct_calls') }}),
 -- would first copy a CTE read more than once: 4 M sessions and 18 M records at SF10)
 web_sessions as not materialized (select * from {{ ref('stg_web__sessions') }}),
 
-records as not materialized ({{ cx_resolved_records(['web_session']) }}),
+records as not materialized (
+
+    {{ cx_resolved_records(['web_session']) }}
+
+),
 
 journey_stages as (select * from {{ ref('journey_stages') }}),
 

@@ -5,7 +5,11 @@
 
 with
 
-records as ({{ cx_resolved_records(['order']) }}),
+records as (
+
+    {{ cx_resolved_records(['order']) }}
+
+),
 
 {% if is_incremental() %}
 

@@ -6,7 +6,11 @@
 
 with
 
-records as ({{ cx_resolved_records(['survey_invitation']) }}),
+records as (
+
+    {{ cx_resolved_records(['survey_invitation']) }}
+
+),
 
 {% if is_incremental() %}
 

@@ -11,7 +11,11 @@ with
 -- not materialized: read where used (DuckDB would first copy the 5 M invitations at SF10)
 invitations as not materialized (select * from {{ ref('stg_survey__invitations') }}),
 
-records as ({{ cx_resolved_records(['survey_response']) }}),
+records as (
+
+    {{ cx_resolved_records(['survey_response']) }}
+
+),
 
 {% if is_incremental() %}
 
@@ -73,7 +77,7 @@ primary_topics as (
         select
             feedback_id,
             topic,
-            row_number() over (partition by feedback_id order by confidence desc, topic) as topic_rank
+            row_number() over (partition by feedback_id order by confidence desc, topic asc) as topic_rank
         from topics
     ) as ranked
     where topic_rank = 1

@@ -8,15 +8,27 @@ responses as (select * from {{ ref('fct_survey_responses') }}),
 
 compared as (
 
-    {{ reconcile_with_source('tickets', 'first_reply_minutes', 'first_response_minutes', 'source_first_reply_minutes') }}
+    {{ reconcile_with_source(
+        'tickets', 'first_reply_minutes', 'first_response_minutes', 'source_first_reply_minutes'
+    ) }}
     union all
-    {{ reconcile_with_source('tickets', 'first_reply_business_minutes', 'first_response_business_minutes', 'source_first_reply_business_minutes') }}
+    {{ reconcile_with_source(
+        'tickets', 'first_reply_business_minutes',
+        'first_response_business_minutes', 'source_first_reply_business_minutes'
+    ) }}
     union all
-    {{ reconcile_with_source('tickets', 'first_resolution_minutes', 'first_resolution_minutes', 'source_first_resolution_minutes') }}
+    {{ reconcile_with_source(
+        'tickets', 'first_resolution_minutes', 'first_resolution_minutes', 'source_first_resolution_minutes'
+    ) }}
     union all
-    {{ reconcile_with_source('tickets', 'full_resolution_minutes', 'resolution_minutes', 'source_full_resolution_minutes') }}
+    {{ reconcile_with_source(
+        'tickets', 'full_resolution_minutes', 'resolution_minutes', 'source_full_resolution_minutes'
+    ) }}
     union all
-    {{ reconcile_with_source('tickets', 'full_resolution_business_minutes', 'resolution_business_minutes', 'source_full_resolution_business_minutes') }}
+    {{ reconcile_with_source(
+        'tickets', 'full_resolution_business_minutes',
+        'resolution_business_minutes', 'source_full_resolution_business_minutes'
+    ) }}
     union all
     {{ reconcile_with_source('responses', 'nps_group', 'nps_category', 'source_nps_group', is_numeric=false) }}
 

@@ -57,7 +57,8 @@ ticket_weekly as (
         sum(case when satisfaction = 'good' then 1 else 0 end) as ticket_ratings_good,
         sum(case when satisfaction in ('good', 'bad') then 1 else 0 end) as ticket_ratings
     from tickets
-    group by grouping sets (
+    -- sqlfluff's DuckDB dialect cannot parse grouping sets
+    group by grouping sets (  -- noqa: AM06,PRS
         (touchpoint, channel, team, {{ iso_week_start('created_at') }}),
         (touchpoint, channel, {{ iso_week_start('created_at') }})
     )
@@ -76,7 +77,8 @@ call_weekly as (
         sum(case when is_answered_within_service_level then 1 else 0 end) as calls_within_service_level,
         avg(handle_seconds) as average_handle_seconds
     from calls
-    group by grouping sets (
+    -- sqlfluff's DuckDB dialect cannot parse grouping sets
+    group by grouping sets (  -- noqa: AM06,PRS
         (touchpoint, queue, {{ iso_week_start('started_at') }}),
         (touchpoint, {{ iso_week_start('started_at') }})
     )
@@ -102,7 +104,7 @@ topic_ranked as (
         *,
         row_number() over (
             partition by touchpoint, channel, week_start
-            order by mentions desc, topic
+            order by mentions desc, topic asc
         ) as topic_rank
     from topic_mentions
 
@@ -115,8 +117,9 @@ top_topics as (
         channel,
         'all' as team,
         week_start,
-        {{ dbt.listagg("topic || ' (' || cast(mentions as " ~ dbt.type_string() ~ ") || ')'", "', '", "order by topic_rank") }}
-            as top_topics
+        {{ dbt.listagg(
+            "topic || ' (' || cast(mentions as " ~ dbt.type_string() ~ ") || ')'", "', '", "order by topic_rank"
+        ) }} as top_topics
     from topic_ranked
     where topic_rank <= 3
     group by 1, 2, 3, 4
