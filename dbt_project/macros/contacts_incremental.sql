@@ -28,8 +28,10 @@ compared as (
         written.customer_id as written_customer_id,
         written.contact_id is null as is_new,
         {{ contacts }}.contact_id is null as is_gone,
-        {{ contacts }}.contacted_at is distinct from written.contacted_at
-        or {{ contacts }}.contact_type is distinct from written.contact_type as is_changed
+        (
+            {{ contacts }}.contacted_at is distinct from written.contacted_at
+            or {{ contacts }}.contact_type is distinct from written.contact_type
+        ) as is_changed
     from {{ contacts }}
     full join {{ this }} as written
         on {{ contacts }}.contact_id = written.contact_id

@@ -51,11 +51,12 @@ pairs as (
 select pairs.*
 from pairs
 {% if is_incremental() %}
-where not exists (
-    select 1
-    from {{ this }} as kept
-    where
-        kept.from_node_id = pairs.from_node_id
-        and kept.to_node_id = pairs.to_node_id
-)
+where
+    not exists (
+        select 1
+        from {{ this }} as kept
+        where
+            kept.from_node_id = pairs.from_node_id
+            and kept.to_node_id = pairs.to_node_id
+    )
 {% endif %}

@@ -267,13 +267,13 @@ fallback_candidates as (
         select *
         from identifiers
         where
-            identifier_type in ('email', 'phone')
+            identifiers.identifier_type in ('email', 'phone')  -- noqa: RF03
             -- an incremental build's few records by key (cx_record_lookup); a full build
             -- looks up every fallback customer's records, where the key buys nothing
             {% if is_incremental() %}
             and {{ cx_record_lookup('identifiers', 'fallback_records') }}
             {% else %}
-            and record_id in (select fallback_records.record_id from fallback_records)
+            and identifiers.record_id in (select fallback_records.record_id from fallback_records)
             {% endif %}
     ) as identifiers
     inner join fallback_records

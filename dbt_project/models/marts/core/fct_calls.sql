@@ -13,8 +13,8 @@ calls as (
     where
         _loaded_at >= {{ cx_incremental_since() }}
         or call_id in (
-            select contact_id from {{ ref('int_contacts_sequenced') }}
-            where contact_type = 'call' and _built_at > {{ cx_incremental_since() }}
+            select contacts.contact_id from {{ ref('int_contacts_sequenced') }} as contacts
+            where contacts.contact_type = 'call' and contacts._built_at > {{ cx_incremental_since() }}
         )
     {% endif %}
 

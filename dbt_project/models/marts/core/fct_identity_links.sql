@@ -23,7 +23,9 @@ touched as (
     -- rebuilding their links is cheaper than finding which pairs changed
     select record_id from {{ ref('int_identity_fuzzy_pairs_matched') }}
     union
-    select record_id from {{ this }} where linked_record_id is not null
+    select record_id
+    from {{ this }}
+    where linked_record_id is not null
 
 ),
 
