@@ -286,8 +286,9 @@ def _ingest_file(
                 + (", ".join(repr(column) for column in found_columns) or "none")
                 + _delimiter_hint(feed, found_columns)
             )
-        dropped, drop_notes = _dropped_rows(con, feed, set(found_columns))
-        checks = _build_typed_table(con, feed, set(found_columns), dropped)
+        present = _landed_columns(feed, found_columns)
+        dropped, drop_notes = _dropped_rows(con, feed, present)
+        checks = _build_typed_table(con, feed, present, dropped)
         return _commit_rows(
             con,
             landed,
@@ -421,8 +422,10 @@ def _read_into_table(
     """Read the file into a temp table, every value as text; return columns found and notes.
 
     An NDJSON file's table keeps each record as `__json` beside a column per key found in
-    any record: every record is parsed once for all its keys (SF10, 4 M web sessions of nine
-    keys: 2.9 s against 9.8 s for one `->>` per key and cell)."""
+    any record, named by the key's position (`_landed_columns`): keys are case-sensitive
+    and any text, where DuckDB's column names are neither. Every record is parsed once for
+    all its keys (SF10, 4 M web sessions of nine keys: 2.9 s against 9.8 s for one `->>`
+    per key and cell)."""
     if feed.format != "ndjson":
         return read_tabular(con, feed, path, READ_TABLE)
     con.execute(
@@ -440,7 +443,7 @@ def _read_into_table(
         paths = ", ".join(quote_literal(_json_path(key)) for key in found)
         extracted = f", json_extract_string(json, [{paths}]) as __values"
         columns = "".join(
-            f", __values[{index}] as {quote_identifier(key)}" for index, key in enumerate(found, 1)
+            f", __values[{index}] as {_ndjson_column(index)}" for index in range(1, len(found) + 1)
         )
     # insertion order is kept: a record's rowid is its line among the file's records
     con.execute(
@@ -451,6 +454,18 @@ def _read_into_table(
     return found, []
 
 
+def _ndjson_column(index: int) -> str:
+    """The read table's column holding the value of an NDJSON file's `index`-th key (from 1)."""
+    return f"__key_{index}"
+
+
+def _landed_columns(feed: Feed, found: list[str]) -> dict[str, str]:
+    """Each source column found in the file, with the read table's column holding its cells."""
+    if feed.format == "ndjson":
+        return {key: _ndjson_column(index) for index, key in enumerate(found, 1)}
+    return {column: column for column in found}
+
+
 def _json_path(key: str) -> str:
     """The JSON path of a top-level key, whatever characters it holds."""
     escaped = key.replace("\\", "\\\\").replace('"', '\\"')
@@ -458,7 +473,7 @@ def _json_path(key: str) -> str:
 
 
 def _dropped_rows(
-    con: duckdb.DuckDBPyConnection, feed: Feed, present: set[str]
+    con: duckdb.DuckDBPyConnection, feed: Feed, present: Mapping[str, str]
 ) -> tuple[str | None, list[str]]:
     """SQL true for rows the declaration drops (`drop_rows_where`), and notes saying how many."""
     predicate, notes = drop_predicate(
@@ -493,7 +508,10 @@ def _describe_missing(feed: Feed, column: str) -> str:
 
 
 def _build_typed_table(
-    con: duckdb.DuckDBPyConnection, feed: Feed, present: set[str], dropped: str | None = None
+    con: duckdb.DuckDBPyConnection,
+    feed: Feed,
+    present: Mapping[str, str],
+    dropped: str | None = None,
 ) -> list[_Check]:
     """Create the typed temp table: one value and one problem column per mapped cell."""
     entity = ENTITIES[feed.entity]
@@ -542,18 +560,19 @@ def _build_typed_table(
     return checks
 
 
-def _cell_sql(feed: Feed, column: str, present: set[str], raw: bool = False) -> str:
-    """The cell's text; a declared `null_values` text reads as NULL unless `raw`."""
+def _cell_sql(feed: Feed, column: str, present: Mapping[str, str], raw: bool = False) -> str:
+    """The cell's text (`present`: `_landed_columns`); a declared `null_values` text reads as
+    NULL unless `raw`."""
     if column not in present:
         return "null::varchar"
-    cell = f"landed.{quote_identifier(column)}"
+    cell = f"landed.{quote_identifier(present[column])}"
     if raw or not feed.read.null_values:
         return cell
     nulls = _literal_list(feed.read.null_values)
     return f"(case when trim({cell}) in ({nulls}) then null else {cell} end)"
 
 
-def _extra_sql(feed: Feed, present: set[str]) -> str:
+def _extra_sql(feed: Feed, present: Mapping[str, str]) -> str:
     """Unmapped source values as one JSON object (NULL when there are none)."""
     mapped = set(feed.columns.values()).union(*feed.key_parts.values())
     if feed.drivers is not None:

@@ -7,7 +7,7 @@ expressed as one SQL predicate, so DuckDB filters them in the same pass that typ
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from pathlib import Path
 
 from ingestion.formats.options import ReadOptions
@@ -82,7 +82,7 @@ def spreadsheet_footer_start(rows: list[list[str]], options: ReadOptions) -> int
 
 
 def drop_predicate(
-    options: ReadOptions, present: set[str], cell_sql: Callable[[str], str]
+    options: ReadOptions, present: Collection[str], cell_sql: Callable[[str], str]
 ) -> tuple[str | None, list[str]]:
     """SQL true for a row to drop (None: keep all), and notes on rules that cannot apply."""
     conditions: list[str] = []

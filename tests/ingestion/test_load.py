@@ -444,6 +444,29 @@ columns:
     ]
 
 
+def test_ndjson_keys_are_read_exactly_as_written(world: World) -> None:
+    """JSON keys are case-sensitive and any text: `views` is not `Views`, and a key named
+    like the loader's own columns is a key like any other (kept in `_extra`)."""
+    world.declare(
+        "sessions",
+        "name: demo_web\nfamily: channel\nentity: web_sessions\nformat: ndjson\n"
+        "columns:\n  session_ref: id\n  started_at: at\n  page_views: views\n",
+    )
+    world.land(
+        "demo_web",
+        "sessions.ndjson",
+        '{"id": "S1", "at": "2024-06-01 12:00:00", "Views": 9, "views": 3, "__json": "x", '
+        '"__key_1": "y"}\n',
+    )
+
+    report = world.ingest()
+
+    assert report.files[0].status == "loaded"
+    assert world.rows("select session_ref, page_views, _extra from raw.web_sessions") == [
+        ("S1", 3, '{"Views":9,"__json":"x","__key_1":"y"}')
+    ]
+
+
 def test_replace_redelivery_withdraws_the_earlier_file(world: World) -> None:
     world.declare("tickets", TICKETS_YAML + "on_redelivery: replace\n")
     world.land("demo_tickets", "tickets.csv", TICKETS_CSV)
