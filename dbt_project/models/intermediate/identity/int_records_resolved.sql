@@ -62,7 +62,7 @@ final as (
     left join (
         select previous.record_id, previous.customer_id
         from {{ this }} as previous
-        where {{ cx_record_lookup('previous', 'resolved') }}
+        where {{ cx_record_lookup('previous', 'resolved', this) }}
     ) as previous
         on resolved.record_id = previous.record_id
     where previous.customer_id is distinct from resolved.customer_id

@@ -33,8 +33,6 @@ with
 -- 18 M records at SF10, the incremental build 8.5 → 4.8 s)
 records as not materialized (select * from {{ ref('int_records_resolved') }}),
 
-identifiers as not materialized (select * from {{ ref('int_identifiers_collected') }}),
-
 survived as not materialized (select * from {{ ref('int_customer_attributes_survived') }}),
 
 fuzzy_pairs as (select * from {{ ref('int_identity_fuzzy_pairs_matched') }}),
@@ -91,7 +89,7 @@ all_order_values as (
 collected_again as (
 
     select identifiers.record_id
-    from identifiers
+    from {{ ref('int_identifiers_collected') }} as identifiers  -- noqa: AL05
     where identifiers._loaded_at >= {{ cx_incremental_since() }}
 
 ),
@@ -105,9 +103,10 @@ touched as (
     where _resolved_at > {{ cx_incremental_since() }}
     union
     -- a record of theirs was collected again (it landed again: its contacts may differ)
+    -- (the table itself: the lookup reads its rows by rowid)
     select records.customer_id
-    from records
-    where {{ cx_record_lookup('records', 'collected_again') }}
+    from {{ ref('int_records_resolved') }} as records  -- noqa: AL05
+    where {{ cx_record_lookup('records', 'collected_again', ref('int_records_resolved')) }}
     union
     -- their CRM attributes were chosen again
     select customer_id
@@ -265,13 +264,13 @@ fallback_candidates as (
         -- a semi-join first: joined directly, DuckDB may build its hash table on the 15 M
         -- identifiers instead of the few fallback records (SF10 incremental: 5.3 → 3.1 s)
         select *
-        from identifiers
+        from {{ ref('int_identifiers_collected') }} as identifiers  -- noqa: AL05
         where
             identifiers.identifier_type in ('email', 'phone')  -- noqa: RF03
             -- an incremental build's few records by key (cx_record_lookup); a full build
             -- looks up every fallback customer's records, where the key buys nothing
             {% if is_incremental() %}
-            and {{ cx_record_lookup('identifiers', 'fallback_records') }}
+            and {{ cx_record_lookup('identifiers', 'fallback_records', ref('int_identifiers_collected')) }}
             {% else %}
             and identifiers.record_id in (select fallback_records.record_id from fallback_records)
             {% endif %}

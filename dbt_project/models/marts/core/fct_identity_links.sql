@@ -37,7 +37,7 @@ identifiers as (
     select *
     from {{ ref('int_identifiers_collected') }} as identifiers  -- noqa: AL05
     {% if is_incremental() %}
-    where {{ cx_record_lookup('identifiers', 'touched') }}
+    where {{ cx_record_lookup('identifiers', 'touched', ref('int_identifiers_collected')) }}
     {% endif %}
 
 ),
@@ -57,7 +57,7 @@ records as (
     select *
     from {{ ref('int_records_resolved') }} as records  -- noqa: AL05
     {% if is_incremental() %}
-    where {{ cx_record_lookup('records', 'touched') }}
+    where {{ cx_record_lookup('records', 'touched', ref('int_records_resolved')) }}
     {% endif %}
 
 ),
