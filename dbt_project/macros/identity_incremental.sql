@@ -492,7 +492,11 @@
 
 {#- Incremental strategy `cx_record_key`: delete+insert on record_id for a table that stores
     each record's `record_key`, the old rows found by key (cx_record_lookup) rather than by
-    comparing every record id with the new ones. -#}
+    comparing every record id with the new ones. The keys are first counted in the key
+    column alone: when no row has one (a day of new records), there is nothing to delete,
+    and the delete is not run. (DuckDB would plan it with the comparison of ids first and
+    read every id of the table: SF10, `int_identifiers_collected`, 1.1–1.7 s against
+    0.1 s for the count.) -#}
 {% macro get_incremental_cx_record_key_sql(arg_dict) -%}
     {%- set target = arg_dict['target_relation'] -%}
     {%- set source = arg_dict['temp_relation'] -%}
@@ -502,8 +506,14 @@
             ~ arg_dict['unique_key'] ~ " (" ~ this ~ ")") }}
     {%- endif -%}
     {%- set columns = get_quoted_csv(arg_dict['dest_columns'] | map(attribute='name')) -%}
+    {%- set keyed = run_query(
+        "select count(*) from " ~ target ~ " where record_key in (select "
+        ~ cx_record_key('record_id') ~ " from " ~ source ~ ")"
+    ).rows[0][0] -%}
+    {%- if keyed > 0 %}
     delete from {{ target }} as stale
     where {{ cx_record_lookup('stale', source, target) }};
+    {%- endif %}
 
     insert into {{ target }} ({{ columns }})
     select {{ columns }} from {{ source }}
