@@ -102,8 +102,8 @@ touched as (
     from records
     where _resolved_at > {{ cx_incremental_since() }}
     union
-    -- a record of theirs was collected again (it landed again: its contacts may differ)
-    -- (the table itself: the lookup reads its rows by rowid)
+    -- a record of theirs was collected again (it landed again: its contacts may differ);
+    -- read from the table itself, whose rows cx_record_lookup reads by rowid
     select records.customer_id
     from {{ ref('int_records_resolved') }} as records  -- noqa: AL05
     where {{ cx_record_lookup('records', 'collected_again', ref('int_records_resolved')) }}

@@ -31,7 +31,7 @@ touched as (
 
 {% endif %}
 
--- the import CTEs name their tables for cx_record_lookup in an incremental build
+-- the import CTEs scan the tables themselves: cx_record_lookup reads their rows by rowid
 identifiers as (
 
     select *
