@@ -1,13 +1,20 @@
-"""The floor: a bare DuckDB load of the same files, which no ingestion can beat.
+"""The floors: what bare DuckDB takes for the reading and writing a refresh cannot avoid.
 
-Each landed file becomes one table through DuckDB's own readers with auto-detection
-(`read_csv` / `read_json`), in a fresh database file that is checkpointed at the end. No
-hashing, mapping, typing rules, quarantine, lineage, dbt or checks: only read and write.
+`floor_load`, the floor of the issue's target, is a bare load of the same files, which no
+ingestion can beat. Each landed file becomes one table through DuckDB's own readers with
+auto-detection (`read_csv` / `read_json`), in a fresh database file that is checkpointed at
+the end. No hashing, mapping, typing rules, quarantine, lineage, dbt or checks: only read
+and write.
+
+`write_floor` is the same for the other end of a refresh: a bare copy of tables it wrote
+(those of the dbt build, or the published ones) into a fresh file. It computes nothing: it
+is what writing those rows costs DuckDB on this machine, which no build of them can beat.
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -38,8 +45,12 @@ class FloorResult:
         }
 
 
+def _literal(path: Path) -> str:
+    return "'" + str(path).replace("'", "''") + "'"
+
+
 def _reader(path: Path, *, scan_all: bool = False) -> str:
-    literal = "'" + str(path).replace("'", "''") + "'"
+    literal = _literal(path)
     sample = ", sample_size = -1" if scan_all else ""
     if path.suffix in (".ndjson", ".jsonl", ".json"):
         return f"read_json({literal}, format = 'newline_delimited'{sample})"
@@ -57,31 +68,68 @@ def _load(con: duckdb.DuckDBPyConnection, table: str, path: Path) -> str:
         return "full scan"
 
 
-def floor_load(landing: Path, database: Path) -> FloorResult:
-    """Load every file under `landing/<feed>/` into its own table of `database`; time it all."""
-    files = sorted(path for path in landing.rglob("*") if path.is_file())
-    feeds: dict[str, dict[str, Any]] = {}
+def _timed(
+    database: Path, fill: Callable[[duckdb.DuckDBPyConnection], dict[str, dict[str, Any]]]
+) -> FloorResult:
+    """Time `fill` writing into `database`, a new file checkpointed at the end, with the peak
+    memory; `fill` returns what it wrote, each part with its seconds and rows."""
     with PeakMemory() as memory:
         started = time.perf_counter()
         con = duckdb.connect(str(database))
         try:
-            for index, path in enumerate(files):
-                file_started = time.perf_counter()
-                table = f"floor_{index}"
-                detection = _load(con, table, path)
-                rows = con.execute(f"select count(*) from {table}").fetchone()[0]  # type: ignore[index]
-                feed = path.parent.name
-                entry = feeds.setdefault(feed, {"seconds": 0.0, "rows": 0, "detection": []})
-                entry["detection"].append(detection)
-                entry["seconds"] += time.perf_counter() - file_started
-                entry["rows"] += rows
+            parts = fill(con)
             con.execute("checkpoint")
         finally:
             con.close()
         seconds = time.perf_counter() - started
     return FloorResult(
         seconds=seconds,
-        rows=int(sum(entry["rows"] for entry in feeds.values())),
+        rows=int(sum(part["rows"] for part in parts.values())),
         peak_rss_bytes=memory.peak_bytes,
-        feeds=feeds,
+        feeds=parts,
     )
+
+
+def _rows(con: duckdb.DuckDBPyConnection, table: str) -> int:
+    return con.execute(f"select count(*) from {table}").fetchone()[0]  # type: ignore[index]
+
+
+def floor_load(landing: Path, database: Path) -> FloorResult:
+    """Load every file under `landing/<feed>/` into its own table of `database`; time it all."""
+    files = sorted(path for path in landing.rglob("*") if path.is_file())
+
+    def load(con: duckdb.DuckDBPyConnection) -> dict[str, dict[str, Any]]:
+        feeds: dict[str, dict[str, Any]] = {}
+        for index, path in enumerate(files):
+            file_started = time.perf_counter()
+            table = f"floor_{index}"
+            detection = _load(con, table, path)
+            entry = feeds.setdefault(path.parent.name, {"seconds": 0.0, "rows": 0, "detection": []})
+            entry["detection"].append(detection)
+            entry["rows"] += _rows(con, table)
+            entry["seconds"] += time.perf_counter() - file_started
+        return feeds
+
+    return _timed(database, load)
+
+
+def write_floor(warehouse: Path, database: Path, tables: Sequence[str]) -> FloorResult:
+    """Copy each `<schema>.<table>` of `warehouse` into `database`; time it all. Per table
+    (the `feeds` of the result): seconds and rows."""
+
+    def copy(con: duckdb.DuckDBPyConnection) -> dict[str, dict[str, Any]]:
+        copied: dict[str, dict[str, Any]] = {}
+        con.execute(f"attach {_literal(warehouse)} as warehouse (read_only)")
+        for qualified in tables:
+            table_started = time.perf_counter()
+            schema, table = (f'"{part}"' for part in qualified.split(".", 1))
+            con.execute(f"create schema if not exists {schema}")
+            con.execute(
+                f"create table {schema}.{table} as select * from warehouse.{schema}.{table}"
+            )
+            rows = _rows(con, f"{schema}.{table}")
+            copied[qualified] = {"seconds": time.perf_counter() - table_started, "rows": rows}
+        con.execute("detach warehouse")
+        return copied
+
+    return _timed(database, copy)

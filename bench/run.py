@@ -14,6 +14,9 @@
    refresh of a deployment does. The second day is the steady state; the first is reported
    beside it, unchanged in meaning.
 5. The floor: a bare DuckDB load of the same files (and of the first day's files).
+6. After the full refresh, the write floors (`bench/floor.py`): a bare DuckDB copy of the
+   tables the dbt build wrote, and of the published tables, each into a new file. Beside
+   the load floor, they are the least the full refresh's reading and writing can take.
 Results go to `bench/results/<timestamp>-sf<N>.json` and a Markdown table to
 `bench/results/latest.md` (also printed). Timings on a shared machine are noisy: the load
 average at the start and end of the run is recorded next to them.
@@ -37,7 +40,9 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
-from bench.floor import floor_load
+import duckdb
+
+from bench.floor import FloorResult, floor_load, write_floor
 from bench.probes import PeakMemory, maxrss_bytes, probe_ingestion
 from bench.world import (
     CACHE_ROOT,
@@ -49,6 +54,7 @@ from bench.world import (
     world_files,
 )
 from ingestion import compaction, paths
+from ingestion.serving import PUBLISHED_SCHEMAS
 
 JOB_NAME = "refresh_everything"
 RESULTS_ROOT = Path(__file__).resolve().parent / "results"
@@ -412,6 +418,53 @@ def _git(*args: str) -> str:
     return ""
 
 
+def built_tables(home: Path) -> list[str]:
+    """The warehouse tables the dbt build writes, as `<schema>.<table>`: its seeds and its
+    models materialized as tables or incrementally (from the home's parsed manifest)."""
+    manifest = json.loads((paths.dbt_target_dir(home) / "manifest.json").read_text())
+    return sorted(
+        f"{node['schema']}.{node['alias']}"
+        for node in manifest["nodes"].values()
+        if node["resource_type"] == "seed"
+        or (
+            node["resource_type"] == "model"
+            and node["config"]["materialized"] in ("table", "incremental")
+        )
+    )
+
+
+def published_tables(warehouse: Path) -> list[str]:
+    """The warehouse tables a publication copies into serving.duckdb (its schemas' tables)."""
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        return [
+            f"{schema}.{table}"
+            for schema, table in con.execute(
+                "select schema_name, table_name from duckdb_tables() "
+                "where database_name = current_database() and schema_name in "
+                f"({', '.join('?' for _ in PUBLISHED_SCHEMAS)}) order by 1, 2",
+                list(PUBLISHED_SCHEMAS),
+            ).fetchall()
+        ]
+
+
+def time_write_floors(home: Path) -> dict[str, FloorResult]:
+    """The write floors of the full refresh's warehouse; their files are deleted after (at
+    SF10 they take about 10 GB)."""
+    warehouse = paths.warehouse_path(home)
+    floors: dict[str, FloorResult] = {}
+    for name, tables in (
+        ("built", built_tables(home)),
+        ("published", published_tables(warehouse)),
+    ):
+        database = home / f"floor_{name}.duckdb"
+        try:
+            floors[name] = write_floor(warehouse, database, tables)
+        finally:
+            database.unlink(missing_ok=True)
+            database.with_name(database.name + ".wal").unlink(missing_ok=True)
+    return floors
+
+
 # --------------------------------------------------------------------------- the benchmark
 
 
@@ -433,6 +486,7 @@ def run_benchmark(
     incremental: dict[str, Any] = {}
     incremental_2: dict[str, Any] = {}
     compacted: dict[str, Any] = {}
+    write_floors: dict[str, FloorResult] = {}
     try:
         landing = home / "landing"
         _link_tree(world.landing, landing)
@@ -441,6 +495,8 @@ def run_benchmark(
         delta_floor = floor_load(world.delta, home / "floor_delta.duckdb")
         parse_dbt_project(home)
         full = run_refresh(home, "full", world.rows)
+        if full["success"]:
+            write_floors = time_write_floors(home)
         _link_tree(world.delta, landing)
         incremental = run_refresh(home, "incremental", world.delta_total_rows)
         # the steady state: this publication starts from the standby the first one left
@@ -465,12 +521,22 @@ def run_benchmark(
         "load_average": {"start": load_before, "end": os.getloadavg()},
         "floor": floor.as_json(),
         "delta_floor": delta_floor.as_json(),
+        # after the full refresh: a bare copy of the tables the dbt build wrote ("built") and
+        # of the published ones ("published")
+        "write_floors": {name: written.as_json() for name, written in write_floors.items()},
         "full": full,
         "incremental": incremental,  # the first day after the full refresh
         "incremental_2": incremental_2,  # the second day: publication from the standby
         "compaction": compacted,  # the vacuum publications defer, made after the last day
         "ratios": {
             "full_over_floor": full["wall_seconds"] / floor.seconds,
+            # against the least its reading and writing take: the load and write floors
+            "full_over_floors": (
+                full["wall_seconds"]
+                / (floor.seconds + sum(written.seconds for written in write_floors.values()))
+                if write_floors
+                else None
+            ),
             "incremental_over_full": incremental["wall_seconds"] / full["wall_seconds"],
             "second_incremental_over_full": incremental_2["wall_seconds"] / full["wall_seconds"],
         },
@@ -535,6 +601,47 @@ def _compaction_lines(compacted: dict[str, Any]) -> list[str]:
     ]
 
 
+def _floor_lines(results: dict[str, Any]) -> list[str]:
+    """Each floor beside the stage of the full refresh that does at least its work."""
+    written = results.get("write_floors") or {}
+    if not written:
+        return []
+    full, stages = results["full"], results["full"]["stages"]
+    floors = (
+        ("load: each file into a table (the floor above)", results["floor"], "ingest"),
+        (
+            f"write: a copy of the {len(written['built']['feeds'])} tables the dbt build wrote",
+            written["built"],
+            "dbt",
+        ),
+        (
+            f"write: a copy of the {len(written['published']['feeds'])} published tables",
+            written["published"],
+            "publish",
+        ),
+    )
+    lines = [
+        "",
+        "The floors, bare DuckDB on this machine (nothing computed, nothing checked), beside "
+        "the stage of the full refresh that does at least their reading or writing:",
+        "",
+        "| floor | rows | seconds | peak RSS | stage | stage s | stage ÷ floor |",
+        "|---|--:|--:|--:|---|--:|--:|",
+    ]
+    for label, floor, stage in floors:
+        lines.append(
+            f"| {label} | {floor['rows']:,} | {floor['seconds']:.2f} "
+            f"| {_gib(floor['peak_rss_bytes'])} | {stage} | {stages[stage]:.2f} "
+            f"| {stages[stage] / floor['seconds']:.1f}× |"
+        )
+    total = sum(floor["seconds"] for _, floor, _ in floors)
+    lines.append(
+        f"| all three | | {total:.2f} | | full refresh | {full['wall_seconds']:.2f} "
+        f"| {full['wall_seconds'] / total:.1f}× |"
+    )
+    return lines
+
+
 def render_markdown(results: dict[str, Any]) -> str:
     world, machine, floor = results["world"], results["machine"], results["floor"]
     full, incremental, ratios = results["full"], results["incremental"], results["ratios"]
@@ -595,6 +702,7 @@ def render_markdown(results: dict[str, Any]) -> str:
             )
         )
         + ".",
+        *_floor_lines(results),
         *_compaction_lines(results.get("compaction") or {}),
         "",
         "Inside the stages (full refresh / incremental / second incremental):",

@@ -18,10 +18,12 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
+import duckdb
 import pytest
 
+from bench.floor import write_floor
 from bench.probes import PAGE_BYTES, _process_tree, tree_rss_bytes
-from bench.run import STAGES, render_markdown, run_benchmark
+from bench.run import STAGES, _floor_lines, render_markdown, run_benchmark
 from bench.world import write_next_day
 from ingestion.demo import FEEDS, generate_demo_world
 
@@ -140,6 +142,70 @@ def test_markdown_reports_the_second_incremental_beside_the_first() -> None:
     assert "**second incremental ÷ full = 25 %**" in markdown
     assert "| part | full s | incremental s | second incremental s |" in markdown
     assert "| dbt: models (sum of node times) | 4.00 | 2.00 | 1.00 |" in markdown
+    assert "| all three |" not in markdown  # no write floors measured: no floors table
+
+
+def _floor(seconds: float, tables: dict[str, int]) -> dict[str, Any]:
+    return {
+        "seconds": seconds,
+        "rows": sum(tables.values()),
+        "peak_rss_bytes": 2**29,
+        "feeds": {
+            table: {"seconds": seconds / len(tables), "rows": rows}
+            for table, rows in tables.items()
+        },
+    }
+
+
+def test_markdown_puts_each_floor_beside_its_stage() -> None:
+    full = _run(4.0, 1000)  # every stage 4 s, 24 s in all
+    results = {
+        "floor": _floor(2.0, {"demo_calls": 1000}),
+        "write_floors": {
+            "built": _floor(1.0, {"core.fct_calls": 900, "intermediate.int_calls": 900}),
+            "published": _floor(0.5, {"core.fct_calls": 900}),
+        },
+        "full": full,
+    }
+    lines = _floor_lines(results)
+    rows = {line.split(" | ")[0]: line.split(" | ")[1:] for line in lines if line.startswith("| ")}
+    # rows, seconds, peak, the stage, its seconds, stage ÷ floor
+    assert rows["| load: each file into a table (the floor above)"] == [
+        "1,000",
+        "2.00",
+        "0.50 GiB",
+        "ingest",
+        "4.00",
+        "2.0× |",
+    ]
+    assert rows["| write: a copy of the 2 tables the dbt build wrote"] == [
+        "1,800",
+        "1.00",
+        "0.50 GiB",
+        "dbt",
+        "4.00",
+        "4.0× |",
+    ]
+    assert rows["| write: a copy of the 1 published tables"][3:] == ["publish", "4.00", "8.0× |"]
+    # the full refresh against the three floors together: 24 s against 3.5 s
+    assert lines[-1] == "| all three | | 3.50 | | full refresh | 24.00 | 6.9× |"
+
+
+def test_write_floor_copies_every_row_of_the_tables_it_is_given(tmp_path: Path) -> None:
+    warehouse = tmp_path / "warehouse.duckdb"
+    with duckdb.connect(str(warehouse)) as con:
+        con.execute("create schema core; create schema intermediate")
+        con.execute("create table core.fct_calls as select range as call_id from range(1234)")
+        con.execute("create table intermediate.int_calls as select range as call_id from range(7)")
+    floor = write_floor(warehouse, tmp_path / "floor.duckdb", ["core.fct_calls"])
+    assert floor.rows == 1234
+    assert floor.feeds["core.fct_calls"]["rows"] == 1234
+    with duckdb.connect(str(tmp_path / "floor.duckdb"), read_only=True) as con:
+        assert con.execute("select sum(call_id) from core.fct_calls").fetchone() == (
+            sum(range(1234)),
+        )
+        # only the tables asked for
+        assert con.execute("select count(*) from duckdb_tables()").fetchone() == (1,)
 
 
 @pytest.mark.e2e
@@ -177,9 +243,23 @@ def test_harness_reports_every_stage_the_floor_and_the_ratios(tmp_path: Path) ->
     assert results["ratios"]["full_over_floor"] > 1
     assert results["ratios"]["incremental_over_full"] > 0
     assert results["ratios"]["second_incremental_over_full"] > 0
+    # the write floors, measured on the full refresh's warehouse: the dbt build's tables
+    # (not its views, not raw.*) and the published ones (the key drivers, written in Python)
+    built, published = (
+        set(results["write_floors"][name]["feeds"]) for name in ("built", "published")
+    )
+    assert {"core.fct_interactions", "intermediate.int_records_resolved"} <= built
+    assert not any(table.startswith("raw.") for table in built)
+    assert "manager.driver_importance" in published - built
+    assert not any(table.startswith(("intermediate.", "staging.")) for table in published)
+    for name in ("built", "published"):
+        assert results["write_floors"][name]["rows"] > 0
+        assert results["write_floors"][name]["seconds"] > 0
+    assert 0 < results["ratios"]["full_over_floors"] < results["ratios"]["full_over_floor"]
     markdown = (tmp_path / "results/latest.md").read_text()
     assert markdown == render_markdown(results)
     assert "full ÷ floor" in markdown
+    assert any(line.startswith("| all three | |") for line in markdown.splitlines())
     assert "Compaction (DuckDB's vacuum of the serving standby and of the warehouse" in markdown
     assert results["compaction"]["warehouse_seconds"] > 0
     # what cxmart-dbt's checkpoint after the last model did, from dbt's log
