@@ -22,6 +22,7 @@ from typing import Any
 import duckdb
 
 from bench.probes import PeakMemory
+from ingestion import paths
 
 
 @dataclass
@@ -69,13 +70,15 @@ def _load(con: duckdb.DuckDBPyConnection, table: str, path: Path) -> str:
 
 
 def _timed(
-    database: Path, fill: Callable[[duckdb.DuckDBPyConnection], dict[str, dict[str, Any]]]
+    database: Path,
+    fill: Callable[[duckdb.DuckDBPyConnection], dict[str, dict[str, Any]]],
+    config: dict[str, Any] | None = None,
 ) -> FloorResult:
     """Time `fill` writing into `database`, a new file checkpointed at the end, with the peak
     memory; `fill` returns what it wrote, each part with its seconds and rows."""
     with PeakMemory() as memory:
         started = time.perf_counter()
-        con = duckdb.connect(str(database))
+        con = duckdb.connect(str(database), config=config or {})
         try:
             parts = fill(con)
             con.execute("checkpoint")
@@ -115,7 +118,11 @@ def floor_load(landing: Path, database: Path) -> FloorResult:
 
 def write_floor(warehouse: Path, database: Path, tables: Sequence[str]) -> FloorResult:
     """Copy each `<schema>.<table>` of `warehouse` into `database`; time it all. Per table
-    (the `feeds` of the result): seconds and rows."""
+    (the `feeds` of the result): seconds and rows.
+
+    With a refresh's DuckDB settings: its memory cap (`CXMART_DUCKDB_MEMORY_LIMIT`) and, as
+    in dbt's profile, no insertion order kept. Uncapped, DuckDB may use 80 % of the
+    machine's memory: the SF10 copy of the build's tables peaked at 15.3 GiB."""
 
     def copy(con: duckdb.DuckDBPyConnection) -> dict[str, dict[str, Any]]:
         copied: dict[str, dict[str, Any]] = {}
@@ -132,4 +139,4 @@ def write_floor(warehouse: Path, database: Path, tables: Sequence[str]) -> Floor
         con.execute("detach warehouse")
         return copied
 
-    return _timed(database, copy)
+    return _timed(database, copy, {**paths.duckdb_config(), "preserve_insertion_order": False})
