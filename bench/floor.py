@@ -23,6 +23,7 @@ import duckdb
 
 from bench.probes import PeakMemory
 from ingestion import paths
+from ingestion.warehouse import quote_identifier, quote_literal
 
 
 @dataclass
@@ -46,12 +47,8 @@ class FloorResult:
         }
 
 
-def _literal(path: Path) -> str:
-    return "'" + str(path).replace("'", "''") + "'"
-
-
 def _reader(path: Path, *, scan_all: bool = False) -> str:
-    literal = _literal(path)
+    literal = quote_literal(str(path))
     sample = ", sample_size = -1" if scan_all else ""
     if path.suffix in (".ndjson", ".jsonl", ".json"):
         return f"read_json({literal}, format = 'newline_delimited'{sample})"
@@ -126,10 +123,10 @@ def write_floor(warehouse: Path, database: Path, tables: Sequence[str]) -> Floor
 
     def copy(con: duckdb.DuckDBPyConnection) -> dict[str, dict[str, Any]]:
         copied: dict[str, dict[str, Any]] = {}
-        con.execute(f"attach {_literal(warehouse)} as warehouse (read_only)")
+        con.execute(f"attach {quote_literal(str(warehouse))} as warehouse (read_only)")
         for qualified in tables:
             table_started = time.perf_counter()
-            schema, table = (f'"{part}"' for part in qualified.split(".", 1))
+            schema, table = (quote_identifier(part) for part in qualified.split(".", 1))
             con.execute(f"create schema if not exists {schema}")
             con.execute(
                 f"create table {schema}.{table} as select * from warehouse.{schema}.{table}"

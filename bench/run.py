@@ -421,7 +421,9 @@ def _git(*args: str) -> str:
 def built_tables(home: Path) -> list[str]:
     """The warehouse tables the dbt build writes, as `<schema>.<table>`: its seeds and its
     models materialized as tables or incrementally (from the home's parsed manifest)."""
-    manifest = json.loads((paths.dbt_target_dir(home) / "manifest.json").read_text())
+    from orchestration.incremental import load_manifest
+
+    manifest = load_manifest(paths.dbt_target_dir(home) / "manifest.json")
     return sorted(
         f"{node['schema']}.{node['alias']}"
         for node in manifest["nodes"].values()
